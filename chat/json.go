@@ -1,0 +1,153 @@
+package chat
+
+// JSON methods of the types that keep unknown members in Extra. Each
+// delegates to its plain twin; see extra.go.
+
+func setExtra(data []byte, plain any, extra *Extra, known fieldSet) error {
+	e, err := decodeWithExtra(data, plain, known)
+	if err != nil {
+		return err
+	}
+	*extra = e
+	return nil
+}
+
+// UnmarshalJSON decodes a Request, keeping unknown members in Extra.
+func (r *Request) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainRequest)(r), &r.Extra, requestFields)
+}
+
+// MarshalJSON encodes a Request with the members kept in Extra.
+func (r Request) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainRequest(r), r.Extra, requestFields)
+}
+
+// UnmarshalJSON decodes a StreamOptions, keeping unknown members in Extra.
+func (s *StreamOptions) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainStreamOptions)(s), &s.Extra, streamOptionsFields)
+}
+
+// MarshalJSON encodes a StreamOptions with the members kept in Extra.
+func (s StreamOptions) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainStreamOptions(s), s.Extra, streamOptionsFields)
+}
+
+// UnmarshalJSON decodes a Message, keeping unknown members in Extra.
+func (m *Message) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainMessage)(m), &m.Extra, messageFields)
+}
+
+// MarshalJSON encodes a Message with the members kept in Extra.
+func (m Message) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainMessage(m), m.Extra, messageFields)
+}
+
+// UnmarshalJSON decodes a Tool, keeping unknown members in Extra.
+func (t *Tool) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainTool)(t), &t.Extra, toolFields)
+}
+
+// MarshalJSON encodes a Tool with the members kept in Extra.
+func (t Tool) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainTool(t), t.Extra, toolFields)
+}
+
+// UnmarshalJSON decodes a FunctionDef, keeping unknown members in Extra.
+func (f *FunctionDef) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainFunctionDef)(f), &f.Extra, functionDefFields)
+}
+
+// MarshalJSON encodes a FunctionDef with the members kept in Extra.
+func (f FunctionDef) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainFunctionDef(f), f.Extra, functionDefFields)
+}
+
+// UnmarshalJSON decodes a ToolCall, keeping unknown members in Extra.
+func (t *ToolCall) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainToolCall)(t), &t.Extra, toolCallFields)
+}
+
+// MarshalJSON encodes a ToolCall with the members kept in Extra.
+func (t ToolCall) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainToolCall(t), t.Extra, toolCallFields)
+}
+
+// UnmarshalJSON decodes a Response, keeping unknown members in Extra.
+func (r *Response) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainResponse)(r), &r.Extra, responseFields)
+}
+
+// MarshalJSON encodes a Response with the members kept in Extra.
+func (r Response) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainResponse(r), r.Extra, responseFields)
+}
+
+// UnmarshalJSON decodes a Choice, keeping unknown members in Extra.
+func (c *Choice) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainChoice)(c), &c.Extra, choiceFields)
+}
+
+// MarshalJSON encodes a Choice with the members kept in Extra.
+func (c Choice) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainChoice(c), c.Extra, choiceFields)
+}
+
+// UnmarshalJSON decodes a Chunk, keeping unknown members in Extra.
+func (c *Chunk) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainChunk)(c), &c.Extra, chunkFields)
+}
+
+// MarshalJSON encodes a Chunk with the members kept in Extra.
+func (c Chunk) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainChunk(c), c.Extra, chunkFields)
+}
+
+// UnmarshalJSON decodes a ChunkChoice, keeping unknown members in Extra.
+func (c *ChunkChoice) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainChunkChoice)(c), &c.Extra, chunkChoiceFields)
+}
+
+// MarshalJSON encodes a ChunkChoice with the members kept in Extra.
+func (c ChunkChoice) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainChunkChoice(c), c.Extra, chunkChoiceFields)
+}
+
+// UnmarshalJSON decodes a Delta, keeping unknown members in Extra.
+func (d *Delta) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainDelta)(d), &d.Extra, deltaFields)
+}
+
+// MarshalJSON encodes a Delta with the members kept in Extra.
+func (d Delta) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainDelta(d), d.Extra, deltaFields)
+}
+
+// UnmarshalJSON decodes a Usage, keeping unknown members in Extra.
+func (u *Usage) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainUsage)(u), &u.Extra, usageFields)
+}
+
+// MarshalJSON encodes a Usage with the members kept in Extra.
+func (u Usage) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainUsage(u), u.Extra, usageFields)
+}
+
+// UnmarshalJSON decodes a PromptTokensDetails, keeping unknown members in Extra.
+func (p *PromptTokensDetails) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainPromptTokensDetails)(p), &p.Extra, promptTokensDetailsFields)
+}
+
+// MarshalJSON encodes a PromptTokensDetails with the members kept in Extra.
+func (p PromptTokensDetails) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainPromptTokensDetails(p), p.Extra, promptTokensDetailsFields)
+}
+
+// UnmarshalJSON decodes a CompletionTokensDetails, keeping unknown members in Extra.
+func (c *CompletionTokensDetails) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainCompletionTokensDetails)(c), &c.Extra, completionTokensDetailsFields)
+}
+
+// MarshalJSON encodes a CompletionTokensDetails with the members kept in Extra.
+func (c CompletionTokensDetails) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainCompletionTokensDetails(c), c.Extra, completionTokensDetailsFields)
+}

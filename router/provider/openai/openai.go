@@ -1,0 +1,278 @@
+// Package openai is the adapter for OpenAI's chat-completions API and every
+// service that speaks it (Groq, Mistral, DeepSeek, OpenRouter, Together,
+// xAI, Fireworks, LM Studio, vLLM, …). Requests pass through with all their
+// fields; only the model name is replaced by the deployment's.
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/router/provider"
+	"github.com/detour-gateway/detour/router/provider/sse"
+)
+
+// maxResponseBytes bounds a non-streamed answer or an error body. 64 MiB.
+const maxResponseBytes = 64 << 20
+
+// Options configure a Client.
+type Options struct {
+	// Name is the provider's name ("openai", "groq", …), used in messages.
+	Name string
+	// BaseURL is the API base, such as "https://api.openai.com/v1".
+	// The client posts to BaseURL + "/chat/completions".
+	BaseURL string
+	// Model is the upstream model name sent in every request.
+	Model string
+	// Key returns the API key. Nil sends no Authorization header.
+	Key provider.KeyFunc
+	// Organization, if set, is sent as the OpenAI-Organization header.
+	Organization string
+	// HTTPClient sends requests. Nil means http.DefaultClient. Timeouts
+	// come from the request context, so the client needs none of its own.
+	HTTPClient *http.Client
+	// Now is the clock for Retry-After dates. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Client is a provider.Provider for one OpenAI-compatible deployment.
+type Client struct {
+	opts     Options
+	endpoint string
+}
+
+// New returns a Client for the deployment o describes.
+func New(o Options) *Client {
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Client{opts: o, endpoint: strings.TrimRight(o.BaseURL, "/") + "/chat/completions"}
+}
+
+var _ provider.Provider = (*Client)(nil)
+
+// Chat sends req and returns the whole answer.
+func (c *Client) Chat(ctx context.Context, req *chat.Request) (*chat.Response, error) {
+	resp, err := c.send(ctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, provider.TransportError(fmt.Errorf("read answer from %s: %w", c.opts.Name, err))
+	}
+	var out chat.Response
+	if err := json.Unmarshal(body, &out); err != nil || out.Choices == nil {
+		return nil, &provider.Error{Class: provider.ServerError, Status: resp.StatusCode,
+			Message: c.opts.Name + " sent a malformed answer", Err: fmt.Errorf("decode answer: %v", err)}
+	}
+	return &out, nil
+}
+
+// Stream sends req with stream: true and returns once the upstream has
+// answered with its headers.
+func (c *Client) Stream(ctx context.Context, req *chat.Request) (provider.Stream, error) {
+	resp, err := c.send(ctx, req, true)
+	if err != nil {
+		return nil, err
+	}
+	return &stream{name: c.opts.Name, body: resp.Body, events: sse.NewReader(resp.Body)}, nil
+}
+
+// send posts req and returns a 200 response, or the classified failure.
+func (c *Client) send(ctx context.Context, req *chat.Request, streaming bool) (*http.Response, error) {
+	out := *req
+	out.Model = c.opts.Model
+	out.Stream = streaming
+	if !streaming {
+		out.StreamOptions = nil
+	}
+	body, err := json.Marshal(&out)
+	if err != nil {
+		return nil, &provider.Error{Class: provider.BadRequest, Message: "the request could not be encoded", Err: err}
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, &provider.Error{Class: provider.BadRequest, Message: "invalid api_base for " + c.opts.Name, Err: err}
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if streaming {
+		hreq.Header.Set("Accept", "text/event-stream")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	if c.opts.Key != nil {
+		key, err := c.opts.Key(ctx)
+		if err != nil {
+			return nil, &provider.Error{Class: provider.Auth, Message: err.Error(), Err: err}
+		}
+		if key != "" {
+			hreq.Header.Set("Authorization", "Bearer "+key)
+		}
+	}
+	if c.opts.Organization != "" {
+		hreq.Header.Set("OpenAI-Organization", c.opts.Organization)
+	}
+	resp, err := c.opts.HTTPClient.Do(hreq)
+	if err != nil {
+		return nil, provider.TransportError(err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	errBody, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	return nil, Classify(c.opts.Name, resp.StatusCode, resp.Header, errBody, c.opts.Now())
+}
+
+// stream reads an OpenAI chat-completion event stream.
+type stream struct {
+	name     string
+	body     io.ReadCloser
+	events   *sse.Reader
+	finished bool // a chunk with a finish_reason was seen
+	done     bool
+}
+
+func (s *stream) Recv() (*chat.Chunk, error) {
+	if s.done {
+		return nil, io.EOF
+	}
+	for {
+		ev, err := s.events.Next()
+		if err != nil {
+			return nil, s.fail(err)
+		}
+		data := bytes.TrimSpace(ev.Data)
+		if len(data) == 0 {
+			continue
+		}
+		if bytes.Equal(data, []byte("[DONE]")) {
+			s.done = true
+			return nil, io.EOF
+		}
+		if ev.Name == "error" || bytes.HasPrefix(data, []byte(`{"error"`)) {
+			// Some services (OpenRouter, vLLM) report failures inside a 200 stream.
+			return nil, midStreamError(s.name, data)
+		}
+		var c chat.Chunk
+		if err := json.Unmarshal(data, &c); err != nil {
+			return nil, &provider.Error{Class: provider.ServerError, Status: http.StatusOK,
+				Message: s.name + " sent a malformed stream chunk", Err: fmt.Errorf("decode chunk: %w", err)}
+		}
+		for _, ch := range c.Choices {
+			if ch.FinishReason != "" {
+				s.finished = true
+			}
+		}
+		return &c, nil
+	}
+}
+
+// fail turns a read error into the stream's end or a classified failure.
+func (s *stream) fail(err error) error {
+	if errors.Is(err, io.EOF) && s.finished {
+		// Some compatible servers end without [DONE] after the last chunk.
+		s.done = true
+		return io.EOF
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &provider.Error{Class: provider.Connection, Status: http.StatusOK,
+			Message: "the stream from " + s.name + " ended before the answer was complete", Err: err}
+	}
+	if errors.Is(err, sse.ErrEventTooLarge) {
+		return &provider.Error{Class: provider.ServerError, Status: http.StatusOK, Message: s.name + " sent an oversized stream event", Err: err}
+	}
+	return provider.TransportError(err)
+}
+
+func (s *stream) Close() error { return s.body.Close() }
+
+// errorBody is OpenAI's error shape. Code is a string for OpenAI, a number
+// for some compatible services.
+type errorBody struct {
+	Error struct {
+		Message string          `json:"message"`
+		Type    string          `json:"type"`
+		Param   json.RawMessage `json:"param"`
+		Code    json.RawMessage `json:"code"`
+	} `json:"error"`
+}
+
+func (e *errorBody) code() string {
+	var s string
+	if json.Unmarshal(e.Error.Code, &s) == nil {
+		return s
+	}
+	return strings.Trim(string(e.Error.Code), `"`)
+}
+
+// Classify sorts a non-200 answer from an OpenAI-compatible API into an
+// error class, from its status, headers and body. name is the provider's
+// name, used in the client-facing message.
+func Classify(name string, status int, header http.Header, body []byte, now time.Time) *provider.Error {
+	var eb errorBody
+	_ = json.Unmarshal(body, &eb) // a body that is not JSON classifies by status alone
+	code, typ := eb.code(), eb.Error.Type
+	msg := provider.Sanitize(eb.Error.Message)
+	if msg == "" {
+		msg = fmt.Sprintf("%s answered HTTP %d", name, status)
+	}
+	lower := strings.ToLower(eb.Error.Message)
+	e := &provider.Error{Status: status, Message: msg, Err: fmt.Errorf("%s: HTTP %d %s %s", name, status, typ, code)}
+	switch {
+	case code == "insufficient_quota" || typ == "insufficient_quota" || strings.Contains(lower, "exceeded your current quota"):
+		e.Class = provider.QuotaExhausted
+		e.Message = name + " says the account is out of quota or credit: " + msg
+	case status == http.StatusTooManyRequests:
+		e.Class = provider.RateLimited
+		e.RetryAfter = provider.ParseRetryAfter(header.Get, now)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		e.Class = provider.Auth
+		// Auth messages often quote part of the key; say it in our words.
+		e.Message = fmt.Sprintf("%s rejected Detour's API key (HTTP %d); check it with `detour keys set %s`", name, status, name)
+	case status == http.StatusNotFound:
+		e.Class = provider.NotFound
+	case status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout:
+		e.Class = provider.Timeout
+	case code == "context_length_exceeded" || strings.Contains(lower, "context length") ||
+		strings.Contains(lower, "context window") || strings.Contains(lower, "maximum context") ||
+		strings.Contains(lower, "too many tokens"):
+		e.Class = provider.ContextWindowExceeded
+	case code == "content_policy_violation" || code == "content_filter" || strings.Contains(lower, "content management policy") ||
+		strings.Contains(lower, "content policy") || strings.Contains(lower, "safety system"):
+		e.Class = provider.ContentPolicy
+	case status >= 500:
+		e.Class = provider.ServerError
+		e.RetryAfter = provider.ParseRetryAfter(header.Get, now)
+	default:
+		e.Class = provider.BadRequest
+	}
+	return e
+}
+
+// midStreamError classifies an error event inside a 200 stream.
+func midStreamError(name string, data []byte) *provider.Error {
+	var eb errorBody
+	_ = json.Unmarshal(data, &eb)
+	status := http.StatusBadGateway
+	var n int
+	if json.Unmarshal(eb.Error.Code, &n) == nil && n >= 400 && n <= 599 {
+		status = n // OpenRouter puts the HTTP status in code
+	}
+	e := Classify(name, status, http.Header{}, data, time.Time{})
+	e.Status = http.StatusOK
+	return e
+}

@@ -1,0 +1,317 @@
+// Package openaitest provides a fake OpenAI chat-completions server for
+// tests. It speaks the real wire format byte for byte (JSON bodies, SSE
+// framing, error bodies and headers as OpenAI sends them) and injects
+// faults: error statuses, Retry-After, resets mid-body, slow first bytes,
+// stalls and cuts mid-stream, malformed JSON.
+package openaitest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Fault is a way for the fake to misbehave.
+type Fault int
+
+// Faults.
+const (
+	// NoFault answers normally.
+	NoFault Fault = iota
+	// ResetMidBody sends headers and part of the body, then drops the
+	// connection.
+	ResetMidBody
+	// MalformedJSON answers 200 with a body (or a stream chunk) that is not
+	// valid JSON.
+	MalformedJSON
+	// StallMidStream sends the first content chunk, then sends nothing
+	// until the client gives up.
+	StallMidStream
+	// CutMidStream sends content chunks, then drops the connection without
+	// [DONE].
+	CutMidStream
+	// ErrorEventMidStream sends content chunks, then an error event inside
+	// the 200 stream, as OpenRouter and vLLM do.
+	ErrorEventMidStream
+)
+
+// Reply is what the fake does with one request.
+type Reply struct {
+	// Status, if not 0 or 200, answers with this status and Body.
+	Status int
+	// Body is the raw body of an error answer.
+	Body string
+	// Header is added to the answer.
+	Header http.Header
+	// Text is the answer's content. Default "Hello from the fake upstream."
+	Text string
+	// Delay holds back the answer's headers (a slow first byte). The
+	// request's cancellation ends the wait.
+	Delay time.Duration
+	// Fault makes the answer misbehave.
+	Fault Fault
+}
+
+// Request is a request the fake received.
+type Request struct {
+	Header http.Header
+	Body   map[string]any
+	Raw    []byte
+}
+
+// Server is a fake OpenAI API. Its URL is the API base ("…/v1").
+type Server struct {
+	*httptest.Server
+	// URL is the base URL to configure as api_base.
+	URL string
+
+	mu       sync.Mutex
+	replies  []Reply
+	requests []Request
+}
+
+// New starts a fake on 127.0.0.1 that answers with replies in order; the
+// last reply repeats. With no replies it answers normally. It is closed at
+// the test's end.
+func New(t testing.TB, replies ...Reply) *Server {
+	s := &Server{replies: replies}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.Server.URL + "/v1"
+	t.Cleanup(s.Close)
+	return s
+}
+
+// SetReplies replaces the replies still to come.
+func (s *Server) SetReplies(replies ...Reply) {
+	s.mu.Lock()
+	s.replies = replies
+	s.mu.Unlock()
+}
+
+// Requests returns the requests received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Count returns how many requests were received.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.requests)
+}
+
+func (s *Server) next(r Request) Reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, r)
+	if len(s.replies) == 0 {
+		return Reply{}
+	}
+	rep := s.replies[0]
+	if len(s.replies) > 1 {
+		s.replies = s.replies[1:]
+	}
+	return rep
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
+		writeJSON(w, http.StatusNotFound, nil, notFoundBody)
+		return
+	}
+	raw, _ := io.ReadAll(r.Body)
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, nil, `{"error":{"message":"We could not parse the JSON body of your request.","type":"invalid_request_error","param":null,"code":null}}`)
+		return
+	}
+	rep := s.next(Request{Header: r.Header.Clone(), Body: body, Raw: raw})
+	if rep.Delay > 0 {
+		select {
+		case <-time.After(rep.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	for k, vs := range rep.Header {
+		w.Header()[k] = vs
+	}
+	w.Header().Set("X-Request-Id", "req_"+strconv.Itoa(s.Count()))
+	if rep.Status != 0 && rep.Status != http.StatusOK {
+		writeJSON(w, rep.Status, nil, rep.Body)
+		return
+	}
+	model, _ := body["model"].(string)
+	text := rep.Text
+	if text == "" {
+		text = "Hello from the fake upstream."
+	}
+	if stream, _ := body["stream"].(bool); stream {
+		includeUsage := false
+		if so, ok := body["stream_options"].(map[string]any); ok {
+			includeUsage, _ = so["include_usage"].(bool)
+		}
+		writeStream(w, r, model, text, includeUsage, rep.Fault)
+		return
+	}
+	writeCompletion(w, model, text, rep.Fault)
+}
+
+func writeJSON(w http.ResponseWriter, status int, _ http.Header, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+const notFoundBody = `{"error":{"message":"Invalid URL","type":"invalid_request_error","param":null,"code":null}}`
+
+// Words splits an answer into the pieces the fake streams, one per chunk.
+func Words(text string) []string {
+	var out []string
+	for _, w := range strings.SplitAfter(text, " ") {
+		if w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func usageJSON(text string) string {
+	c := len(Words(text))
+	return fmt.Sprintf(`{"prompt_tokens":9,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`, c, 9+c)
+}
+
+func writeCompletion(w http.ResponseWriter, model, text string, fault Fault) {
+	content, _ := json.Marshal(text)
+	body := fmt.Sprintf(`{
+  "id": "chatcmpl-fake123",
+  "object": "chat.completion",
+  "created": 1732345678,
+  "model": %q,
+  "choices": [
+    {
+      "index": 0,
+      "message": {
+        "role": "assistant",
+        "content": %s,
+        "refusal": null,
+        "annotations": []
+      },
+      "logprobs": null,
+      "finish_reason": "stop"
+    }
+  ],
+  "usage": %s,
+  "service_tier": "default",
+  "system_fingerprint": "fp_fake"
+}
+`, model, content, usageJSON(text))
+	switch fault {
+	case MalformedJSON:
+		writeJSON(w, http.StatusOK, nil, body[:len(body)/2])
+	case ResetMidBody:
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, body[:len(body)/2])
+		http.NewResponseController(w).Flush()
+		panic(http.ErrAbortHandler) // drop the connection mid-body
+	default:
+		writeJSON(w, http.StatusOK, nil, body)
+	}
+}
+
+func writeStream(w http.ResponseWriter, r *http.Request, model, text string, includeUsage bool, fault Fault) {
+	rc := http.NewResponseController(w)
+	if fault == ResetMidBody {
+		// Headers, then nothing: the connection drops before any event.
+		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		rc.Flush()
+		panic(http.ErrAbortHandler)
+	}
+	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	usage := ""
+	if includeUsage {
+		usage = `,"usage":null`
+	}
+	send := func(data string) {
+		io.WriteString(w, "data: "+data+"\n\n")
+		rc.Flush()
+	}
+	head := fmt.Sprintf(`{"id":"chatcmpl-fake123","object":"chat.completion.chunk","created":1732345678,"model":%q,"service_tier":"default","system_fingerprint":"fp_fake","choices":[`, model)
+	send(head + `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]` + usage + `}`)
+	if fault == MalformedJSON {
+		send(head + `{"index":0,"delta":{"content":"Hel`)
+		return
+	}
+	for i, word := range Words(text) {
+		content, _ := json.Marshal(word)
+		send(head + `{"index":0,"delta":{"content":` + string(content) + `},"logprobs":null,"finish_reason":null}]` + usage + `}`)
+		if i == 0 {
+			switch fault {
+			case StallMidStream:
+				<-r.Context().Done()
+				return
+			case CutMidStream:
+				panic(http.ErrAbortHandler)
+			case ErrorEventMidStream:
+				send(`{"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}`)
+				return
+			}
+		}
+	}
+	send(head + `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]` + usage + `}`)
+	if includeUsage {
+		send(head + `],"usage":` + usageJSON(text) + `}`)
+	}
+	send("[DONE]")
+}
+
+// Error bodies exactly as OpenAI sends them.
+const (
+	RateLimitBody = `{"error":{"message":"Rate limit reached for gpt-4o in organization org-fake on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s. Visit https://platform.openai.com/account/rate-limits to learn more.","type":"requests","param":null,"code":"rate_limit_exceeded"}}`
+	QuotaBody     = `{"error":{"message":"You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`
+	ServerBody    = `{"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}`
+	OverloadBody  = `{"error":{"message":"The engine is currently overloaded, please try again later","type":"server_error","param":null,"code":null}}`
+	AuthBody      = `{"error":{"message":"Incorrect API key provided: sk-fake-***********************1234. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`
+	ContextBody   = `{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130542 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`
+	BadParamBody  = `{"error":{"message":"Invalid value for 'temperature': must be between 0 and 2.","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}`
+)
+
+// RateLimited is a 429 asking to retry after retryAfter seconds, with
+// OpenAI's rate-limit headers.
+func RateLimited(retryAfter string) Reply {
+	return Reply{Status: 429, Body: RateLimitBody, Header: http.Header{
+		"Retry-After": {retryAfter}, "X-Ratelimit-Limit-Requests": {"3"},
+		"X-Ratelimit-Remaining-Requests": {"0"}, "X-Ratelimit-Reset-Requests": {"20s"}}}
+}
+
+// Status is an error answer with the given status and body.
+func Status(status int, body string) Reply { return Reply{Status: status, Body: body} }
+
+// ClosedAddr returns a loopback address that refuses connections: a port
+// that was listened on and closed.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
