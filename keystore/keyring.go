@@ -71,7 +71,7 @@ func (k Keyring) Get(ctx context.Context, name string) (string, error) {
 // Set stores secret under name, replacing any earlier one. An empty secret
 // is refused: delete the entry instead.
 func (k Keyring) Set(ctx context.Context, name, secret string) error {
-	if secret == "" && name != "" {
+	if secret == "" && name != "" { // an empty name is reported by call
 		return fmt.Errorf("keychain set %q: %w", name, errEmptySecret)
 	}
 	_, err := k.call(ctx, "set", name, secret, func(b backend, service string) (string, error) {
@@ -87,6 +87,14 @@ func (k Keyring) Delete(ctx context.Context, name string) error {
 		return "", b.Delete(service, name)
 	})
 	return err
+}
+
+// keychain returns the backend to call: k.backend, or go-keyring.
+func (k Keyring) keychain() backend {
+	if k.backend == nil {
+		return goKeyring{}
+	}
+	return k.backend
 }
 
 // result carries one backend call's outcome out of its goroutine.
@@ -105,10 +113,7 @@ func (k Keyring) call(ctx context.Context, op, name, secret string, fn func(back
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("keychain %s %q: %w", op, name, err)
 	}
-	b := k.backend
-	if b == nil {
-		b = goKeyring{}
-	}
+	b := k.keychain()
 	service := k.Service
 	if service == "" {
 		service = Service

@@ -1,0 +1,81 @@
+package cooldown
+
+import (
+	"testing"
+	"time"
+
+	"github.com/detour-gateway/detour/clock"
+	"github.com/detour-gateway/detour/router/provider"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+type failure struct {
+	after      time.Duration // since the previous step
+	class      provider.Class
+	retryAfter time.Duration
+}
+
+func TestCooldown(t *testing.T) {
+	tests := []struct {
+		name      string
+		policy    Policy
+		failures  []failure
+		wantUntil time.Duration // since t0; 0 = not cooling at the end
+	}{
+		{"under threshold", Policy{AllowedFails: 1, Duration: time.Minute},
+			[]failure{{0, provider.ServerError, 0}}, 0},
+		{"over threshold", Policy{AllowedFails: 1, Duration: time.Minute},
+			[]failure{{0, provider.ServerError, 0}, {time.Second, provider.Timeout, 0}}, time.Second + time.Minute},
+		{"zero allowed cools at once", Policy{AllowedFails: 0, Duration: 30 * time.Second},
+			[]failure{{0, provider.Connection, 0}}, 30 * time.Second},
+		{"failures outside the window do not count", Policy{AllowedFails: 1, Duration: time.Minute},
+			[]failure{{0, provider.ServerError, 0}, {61 * time.Second, provider.ServerError, 0}}, 0},
+		{"bad request never cools", Policy{AllowedFails: 0},
+			[]failure{{0, provider.BadRequest, 0}, {0, provider.ContextWindowExceeded, 0}, {0, provider.ContentPolicy, 0}}, 0},
+		{"quota cools long on first failure", Policy{AllowedFails: 3, Duration: time.Minute},
+			[]failure{{0, provider.QuotaExhausted, 0}}, time.Hour},
+		{"retry-after below threshold", Policy{AllowedFails: 3, Duration: time.Minute},
+			[]failure{{0, provider.RateLimited, 5 * time.Second}}, 5 * time.Second},
+		{"retry-after extends", Policy{AllowedFails: 0, Duration: time.Minute},
+			[]failure{{0, provider.RateLimited, 90 * time.Second}}, 90 * time.Second},
+		{"retry-after capped", Policy{AllowedFails: 0, Duration: time.Minute, MaxRetryAfter: 10 * time.Minute},
+			[]failure{{0, provider.RateLimited, 24 * time.Hour}}, 10 * time.Minute},
+		{"a later failure never shortens", Policy{AllowedFails: 0, Duration: 10 * time.Second},
+			[]failure{{0, provider.RateLimited, 5 * time.Minute}, {time.Second, provider.ServerError, 0}}, 5 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			tr := New(tt.policy, clk)
+			for _, f := range tt.failures {
+				clk.Advance(f.after)
+				tr.Fail("d1", f.class, f.retryAfter)
+			}
+			until, _, ok := tr.Until("d1")
+			if tt.wantUntil == 0 {
+				if ok {
+					t.Fatalf("cooling until %v, want not cooling", until.Sub(t0))
+				}
+				return
+			}
+			if !ok || !until.Equal(t0.Add(tt.wantUntil)) {
+				t.Fatalf("until = %v (ok %v), want %v", until.Sub(t0), ok, tt.wantUntil)
+			}
+			clk.Advance(until.Sub(clk.Now()))
+			if tr.Cooling("d1") {
+				t.Error("still cooling once the cooldown ended")
+			}
+		})
+	}
+}
+
+func TestSetPolicyKeepsState(t *testing.T) {
+	clk := clock.NewFake(t0)
+	tr := New(Policy{AllowedFails: 0, Duration: time.Minute}, clk)
+	tr.Fail("d1", provider.ServerError, 0)
+	tr.SetPolicy(Policy{AllowedFails: 5})
+	if !tr.Cooling("d1") || tr.Failures("d1") != 1 {
+		t.Error("state lost on SetPolicy")
+	}
+}

@@ -1,0 +1,413 @@
+// Package router is Detour's engine. It holds the model groups and their
+// deployments and, for each request, picks a deployment, sends the request,
+// and on failure retries, cools the deployment, and falls back to other
+// groups, deciding from the failure's class alone. It knows nothing of HTTP
+// servers or windows.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/clock"
+	"github.com/detour-gateway/detour/router/cooldown"
+	"github.com/detour-gateway/detour/router/provider"
+)
+
+// ErrUnknownGroup is returned for a request naming no configured model group.
+var ErrUnknownGroup = errors.New("unknown model group")
+
+// Deployment is one model at one provider with one key: the unit the router
+// picks, retries and cools.
+type Deployment struct {
+	// ID is stable across restarts and reloads (see config).
+	ID string
+	// Group is the model group (model_name) it serves.
+	Group string
+	// Provider is the provider's name ("openai", "groq", "mock", …).
+	Provider string
+	// Model is the upstream model name.
+	Model string
+	// Weight, RPM and TPM weigh simple-shuffle; 0 means unset.
+	Weight, RPM, TPM int
+	// Timeout bounds one attempt, a whole stream included. Zero means only
+	// the request's deadline applies.
+	Timeout time.Duration
+	// StreamTimeout bounds the wait for a stream's first content chunk.
+	// Zero means Timeout.
+	StreamTimeout time.Duration
+	// Client sends the requests.
+	Client provider.Provider
+}
+
+// Settings are the router_settings that shape routing.
+type Settings struct {
+	// NumRetries is how many times a group retries after its first
+	// attempt, before falling back.
+	NumRetries int
+	// Cooldown decides when deployments leave rotation.
+	Cooldown cooldown.Policy
+	// Fallbacks maps a group to the groups tried, in order, when it fails.
+	// The key "*" applies to every group.
+	Fallbacks map[string][]string
+	// DefaultFallbacks apply to groups with no entry in Fallbacks.
+	DefaultFallbacks []string
+	// MaxFallbacks bounds how many fallback groups one request tries.
+	// Zero means none.
+	MaxFallbacks int
+	// Timeout bounds a whole request, fallbacks included. Zero means 600 s.
+	Timeout time.Duration
+	// RetryBase is the first backoff before retrying a deployment already
+	// tried in this request. Zero means 500 ms. It doubles per retry.
+	RetryBase time.Duration
+	// RetryMax caps the backoff, and how long the router waits on a
+	// provider's Retry-After or a cooldown. Zero means 30 s.
+	RetryMax time.Duration
+}
+
+// Options are the router's injected dependencies.
+type Options struct {
+	// Clock times backoff and cooldowns. Nil means the real clock.
+	Clock clock.Clock
+	// Rand returns numbers in [0, 1) for shuffles and jitter; it must be
+	// safe for concurrent use. Nil means math/rand/v2's Float64.
+	Rand func() float64
+	// Cooldowns is the cooldown state. Nil means a fresh Tracker. Pass the
+	// previous router's Tracker on reload to keep the state.
+	Cooldowns *cooldown.Tracker
+	// Logger receives warnings. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Router routes chat requests. It is immutable once built and safe for
+// concurrent use; a config reload builds a new one.
+type Router struct {
+	settings Settings
+	groups   map[string][]*Deployment
+	order    []string
+	strategy Strategy
+	clock    clock.Clock
+	rand     func() float64
+	cool     *cooldown.Tracker
+	log      *slog.Logger
+}
+
+// New builds a Router over deployments.
+func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
+	if len(deployments) == 0 {
+		return nil, errors.New("router: no deployments")
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = 600 * time.Second
+	}
+	if s.RetryBase <= 0 {
+		s.RetryBase = 500 * time.Millisecond
+	}
+	if s.RetryMax <= 0 {
+		s.RetryMax = 30 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	if o.Cooldowns == nil {
+		o.Cooldowns = cooldown.New(s.Cooldown, o.Clock)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	r := &Router{settings: s, groups: map[string][]*Deployment{}, clock: o.Clock, rand: o.Rand,
+		cool: o.Cooldowns, log: o.Logger, strategy: SimpleShuffle{Rand: o.Rand}}
+	for i := range deployments {
+		d := &deployments[i]
+		if d.Client == nil {
+			return nil, fmt.Errorf("router: deployment %s has no client", d.ID)
+		}
+		if _, ok := r.groups[d.Group]; !ok {
+			r.order = append(r.order, d.Group)
+		}
+		r.groups[d.Group] = append(r.groups[d.Group], d)
+	}
+	for from, to := range s.Fallbacks {
+		for _, g := range to {
+			if _, ok := r.groups[g]; !ok {
+				return nil, fmt.Errorf("router: fallback %s -> %s: %w", from, g, ErrUnknownGroup)
+			}
+		}
+	}
+	return r, nil
+}
+
+// Groups returns the model group names in config order.
+func (r *Router) Groups() []string { return slices.Clone(r.order) }
+
+// Deployments returns every deployment, grouped in config order.
+func (r *Router) Deployments() []*Deployment {
+	var out []*Deployment
+	for _, g := range r.order {
+		out = append(out, r.groups[g]...)
+	}
+	return out
+}
+
+// Cooldowns returns the router's cooldown state.
+func (r *Router) Cooldowns() *cooldown.Tracker { return r.cool }
+
+// Attempt is one upstream call made for a request.
+type Attempt struct {
+	Deployment *Deployment
+	// Class is the failure's class, "" for the attempt that answered.
+	Class provider.Class
+	// Status is the upstream HTTP status, 0 when none was received.
+	Status int
+	// Duration is how long the attempt took (to the first content chunk
+	// for streams).
+	Duration time.Duration
+	// Err is the failure, for logs.
+	Err error
+}
+
+// Trace tells what routing did for one request.
+type Trace struct {
+	// Attempts are the upstream calls, in order.
+	Attempts []Attempt
+	// Groups are the model groups tried, the requested one first.
+	Groups []string
+	// Answered is the deployment that answered; nil when none did.
+	Answered *Deployment
+	// Upstream is the answering attempt's duration.
+	Upstream time.Duration
+}
+
+// Fallbacks returns how many fallback groups were tried.
+func (t *Trace) Fallbacks() int { return max(len(t.Groups)-1, 0) }
+
+// attemptFunc makes one upstream call to d.
+type attemptFunc func(ctx context.Context, d *Deployment) error
+
+// Chat routes a non-streamed request. req.Model names the model group.
+// The error is an *provider.Error or wraps ErrUnknownGroup.
+func (r *Router) Chat(ctx context.Context, req *chat.Request) (*chat.Response, *Trace, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.settings.Timeout)
+	defer cancel()
+	var resp *chat.Response
+	tr, err := r.route(ctx, req.Model, func(ctx context.Context, d *Deployment) error {
+		if d.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+			defer cancel()
+		}
+		out, err := d.Client.Chat(ctx, req)
+		resp = out
+		return err
+	})
+	if err != nil {
+		return nil, tr, err
+	}
+	return resp, tr, nil
+}
+
+// route runs the request through its group and, on failure, its fallbacks,
+// within ctx's deadline (the request timeout, set by the caller).
+func (r *Router) route(ctx context.Context, group string, call attemptFunc) (*Trace, error) {
+	tr := &Trace{}
+	if _, ok := r.groups[group]; !ok {
+		return tr, fmt.Errorf("%w %q", ErrUnknownGroup, group)
+	}
+	err := r.routeGroup(ctx, group, tr, call, map[string]bool{})
+	if err != nil && ctx.Err() == context.DeadlineExceeded {
+		err = &provider.Error{Class: provider.Timeout, Message: fmt.Sprintf(
+			"no answer within the request timeout (%s); raise router_settings.timeout if the model needs longer", r.settings.Timeout)}
+	}
+	return tr, err
+}
+
+// routeGroup tries group, then its fallbacks in order, each with its own
+// retries and fallbacks, never visiting a group twice.
+func (r *Router) routeGroup(ctx context.Context, group string, tr *Trace, call attemptFunc, visited map[string]bool) error {
+	visited[group] = true
+	tr.Groups = append(tr.Groups, group)
+	next := r.fallbacksFor(group, visited)
+	err := r.tryGroup(ctx, group, tr, call, len(next) > 0 && tr.Fallbacks() < r.settings.MaxFallbacks)
+	if err == nil || finalErr(err) || ctx.Err() != nil {
+		return err
+	}
+	for _, fb := range next {
+		if visited[fb] {
+			continue // a nested fallback got there first
+		}
+		if tr.Fallbacks() >= r.settings.MaxFallbacks {
+			break
+		}
+		ferr := r.routeGroup(ctx, fb, tr, call, visited)
+		if ferr == nil || finalErr(ferr) || ctx.Err() != nil {
+			return ferr
+		}
+		err = ferr
+	}
+	return err
+}
+
+// fallbacksFor returns the groups to fall back to from group, not visited.
+func (r *Router) fallbacksFor(group string, visited map[string]bool) []string {
+	list, ok := r.settings.Fallbacks[group]
+	if !ok {
+		list, ok = r.settings.Fallbacks["*"]
+	}
+	if !ok {
+		list = r.settings.DefaultFallbacks
+	}
+	var out []string
+	for _, g := range list {
+		if !visited[g] && g != group {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func finalErr(err error) bool {
+	var pe *provider.Error
+	return errors.As(err, &pe) && pe.Class.Final()
+}
+
+// tryGroup makes up to 1+NumRetries attempts within one group. A retry
+// goes at once to a healthy deployment not yet tried; when none is left it
+// backs off and retries one already tried. When every deployment is
+// cooling it returns, so the caller can fall back, unless canFallBack is
+// false: then it waits for the first to come back if that fits the
+// deadline and RetryMax.
+func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call attemptFunc, canFallBack bool) error {
+	deployments := r.groups[group]
+	tried := map[string]bool{}
+	excluded := map[string]bool{} // failed in a way retrying cannot fix
+	var last *provider.Error
+	retries := 0
+	waited := false // a cooldown was just waited out: no backoff on top
+	for attempt := 0; attempt <= r.settings.NumRetries; attempt++ {
+		healthy, fresh, soonest := r.candidates(deployments, tried, excluded)
+		if len(healthy) == 0 {
+			wait := soonest.Sub(r.clock.Now())
+			if canFallBack || soonest.IsZero() || !r.fits(ctx, wait) {
+				return r.unavailable(group, deployments, last, wait)
+			}
+			if err := r.clock.Sleep(ctx, wait); err != nil {
+				return r.unavailable(group, deployments, last, wait)
+			}
+			waited = true
+			if last == nil {
+				attempt-- // waiting out others' cooldowns is not a retry
+			}
+			continue
+		}
+		pool := fresh
+		if len(pool) == 0 && waited {
+			pool = healthy
+		} else if len(pool) == 0 {
+			pool = healthy
+			delay := r.backoff(retries, last)
+			retries++
+			if !r.fits(ctx, delay) {
+				return last
+			}
+			if err := r.clock.Sleep(ctx, delay); err != nil {
+				return last
+			}
+		}
+		waited = false
+		d := r.strategy.Pick(pool)
+		tried[d.ID] = true
+		start := r.clock.Now()
+		err := call(ctx, d)
+		took := r.clock.Now().Sub(start)
+		if err == nil {
+			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Duration: took})
+			tr.Answered, tr.Upstream = d, took
+			return nil
+		}
+		pe := provider.AsError(err)
+		tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Class: pe.Class, Status: pe.Status, Duration: took, Err: err})
+		if ctx.Err() != nil {
+			return pe // the client left or the request timed out: nothing to blame d for
+		}
+		last = pe
+		if pe.Class.Final() {
+			return pe
+		}
+		r.cool.Fail(d.ID, pe.Class, pe.RetryAfter)
+		if !pe.Class.Retryable() {
+			excluded[d.ID] = true
+		}
+	}
+	return last
+}
+
+// candidates splits a group's deployments into those in rotation and,
+// among them, those not yet tried; soonest is when the first cooling one
+// returns (zero if none cools).
+func (r *Router) candidates(ds []*Deployment, tried, excluded map[string]bool) (healthy, fresh []*Deployment, soonest time.Time) {
+	for _, d := range ds {
+		if excluded[d.ID] {
+			continue
+		}
+		if until, _, cooling := r.cool.Until(d.ID); cooling {
+			if soonest.IsZero() || until.Before(soonest) {
+				soonest = until
+			}
+			continue
+		}
+		healthy = append(healthy, d)
+		if !tried[d.ID] {
+			fresh = append(fresh, d)
+		}
+	}
+	return healthy, fresh, soonest
+}
+
+// backoff is the wait before retry n (from 0) of a deployment already
+// tried: the provider's Retry-After when it gave one, else exponential
+// from RetryBase with jitter (half fixed, half random), capped at RetryMax.
+func (r *Router) backoff(n int, last *provider.Error) time.Duration {
+	if last != nil && last.RetryAfter > 0 {
+		return min(last.RetryAfter, r.settings.RetryMax)
+	}
+	d := float64(r.settings.RetryBase) * math.Pow(2, float64(n))
+	d = min(d, float64(r.settings.RetryMax))
+	return time.Duration(d/2 + d/2*r.rand())
+}
+
+// fits reports whether waiting d leaves time before the deadline and stays
+// within RetryMax.
+func (r *Router) fits(ctx context.Context, d time.Duration) bool {
+	if d > r.settings.RetryMax {
+		return false
+	}
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) > d
+}
+
+// unavailable is the error for a group with no deployment to try.
+func (r *Router) unavailable(group string, ds []*Deployment, last *provider.Error, wait time.Duration) *provider.Error {
+	if last != nil {
+		return last
+	}
+	class := provider.ServerError
+	for _, d := range ds {
+		if _, c, ok := r.cool.Until(d.ID); ok {
+			class = c
+			break
+		}
+	}
+	return &provider.Error{Class: class, RetryAfter: max(wait, 0), Message: fmt.Sprintf(
+		"every deployment of model group %q is cooling down after failures (%s); try again in %s or add a fallback group",
+		group, class, max(wait, 0).Round(time.Second))}
+}

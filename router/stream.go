@@ -1,0 +1,123 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/router/provider"
+)
+
+// errFirstByteTimeout is the cause when stream_timeout passes before the
+// first content chunk.
+var errFirstByteTimeout = errors.New("no content within stream_timeout")
+
+// Stream is a routed answer arriving in chunks. Routing is over by the time
+// the caller has it: Stream returns only once an upstream sent its first
+// content chunk, so retries and failover never show in a stream, and a
+// failure after that ends the stream rather than splicing in another
+// answer.
+type Stream struct {
+	held   []*chat.Chunk // read while waiting for content, not yet returned
+	up     provider.Stream
+	cancel func()
+	closed bool
+}
+
+// Recv returns the next chunk, io.EOF at the end, or an *provider.Error.
+func (s *Stream) Recv() (*chat.Chunk, error) {
+	if len(s.held) > 0 {
+		c := s.held[0]
+		s.held = s.held[1:]
+		return c, nil
+	}
+	c, err := s.up.Recv()
+	if err != nil && err != io.EOF {
+		return nil, provider.AsError(err)
+	}
+	return c, err
+}
+
+// Close ends the upstream call. Closing before the end cancels it.
+func (s *Stream) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	err := s.up.Close()
+	s.cancel()
+	return err
+}
+
+// Stream routes a streamed request. It returns once a deployment sent its
+// first content chunk; every failure before that is retried or failed over
+// like a non-streamed request. The caller must Close the Stream.
+func (r *Router) Stream(ctx context.Context, req *chat.Request) (*Stream, *Trace, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.settings.Timeout)
+	var out *Stream
+	tr, err := r.route(ctx, req.Model, func(ctx context.Context, d *Deployment) error {
+		s, err := r.openStream(ctx, d, req)
+		out = s
+		return err
+	})
+	if err != nil {
+		cancel()
+		return nil, tr, err
+	}
+	attemptCancel := out.cancel
+	out.cancel = func() { attemptCancel(); cancel() }
+	return out, tr, nil
+}
+
+// openStream makes one streamed attempt on d and reads up to its first
+// content chunk.
+func (r *Router) openStream(ctx context.Context, d *Deployment, req *chat.Request) (*Stream, error) {
+	actx, cancelCause := context.WithCancelCause(ctx)
+	cancelTimeout := func() {}
+	if d.Timeout > 0 {
+		actx, cancelTimeout = context.WithTimeout(actx, d.Timeout)
+	}
+	cancel := func() { cancelTimeout(); cancelCause(context.Canceled) }
+	firstByte := d.StreamTimeout
+	if firstByte <= 0 {
+		firstByte = d.Timeout
+	}
+	stopTimer := func() bool { return true }
+	if firstByte > 0 {
+		stopTimer = time.AfterFunc(firstByte, func() { cancelCause(errFirstByteTimeout) }).Stop
+	}
+	fail := func(err error) error {
+		stopTimer()
+		cancel()
+		if errors.Is(context.Cause(actx), errFirstByteTimeout) && ctx.Err() == nil {
+			return &provider.Error{Class: provider.Timeout, Err: err, Message: fmt.Sprintf(
+				"%s sent no content within stream_timeout (%s)", d.Provider, firstByte)}
+		}
+		return err
+	}
+	up, err := d.Client.Stream(actx, req)
+	if err != nil {
+		return nil, fail(err)
+	}
+	var held []*chat.Chunk
+	for {
+		c, err := up.Recv()
+		if err == io.EOF {
+			up.Close()
+			return nil, fail(&provider.Error{Class: provider.ServerError,
+				Message: d.Provider + " ended the stream without any content"})
+		}
+		if err != nil {
+			up.Close()
+			return nil, fail(err)
+		}
+		held = append(held, c)
+		if c.HasContent() {
+			stopTimer()
+			return &Stream{held: held, up: up, cancel: cancel}, nil
+		}
+	}
+}
