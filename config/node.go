@@ -14,6 +14,8 @@ import (
 const (
 	// maxMergeDepth bounds nested "<<" merge keys.
 	maxMergeDepth = 32
+	// maxMerges bounds the "<<" merge keys expanded in one file.
+	maxMerges = 10000
 	// maxCanonNodes bounds the nodes visited to compute one deployment ID.
 	maxCanonNodes = 10000
 )

@@ -1,0 +1,245 @@
+// Package app is Detour's composition root: it wires config, keystore,
+// provider adapters, router and HTTP API into a running gateway. The
+// desktop shell and `detour serve` both start a Gateway.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/clock"
+	"github.com/detour-gateway/detour/config"
+	"github.com/detour-gateway/detour/keystore"
+	"github.com/detour-gateway/detour/router"
+	"github.com/detour-gateway/detour/router/cooldown"
+	"github.com/detour-gateway/detour/router/provider"
+	"github.com/detour-gateway/detour/router/provider/mock"
+	"github.com/detour-gateway/detour/router/provider/openai"
+	"github.com/detour-gateway/detour/server"
+)
+
+// DefaultShutdownGrace is how long Serve lets in-flight requests and
+// streams finish after it is told to stop: 30 seconds.
+const DefaultShutdownGrace = 30 * time.Second
+
+// Options are the Gateway's injected dependencies. The zero value is the
+// production setup.
+type Options struct {
+	// Keys holds API keys. Nil means the OS keychain.
+	Keys keystore.Store
+	// Getenv reads environment variables for keys. Nil means os.Getenv.
+	Getenv func(string) string
+	// HTTPClient calls the providers. Nil means NewHTTPClient().
+	HTTPClient *http.Client
+	// Logger receives logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// Clock times backoff and cooldowns. Nil means the real clock.
+	Clock clock.Clock
+	// Rand returns numbers in [0, 1), safe for concurrent use. Nil means
+	// math/rand/v2.
+	Rand func() float64
+	// ShutdownGrace bounds graceful shutdown. 0 means DefaultShutdownGrace.
+	ShutdownGrace time.Duration
+}
+
+// Gateway is a configured Detour gateway.
+type Gateway struct {
+	opts   Options
+	keys   *keystore.Resolver
+	router atomic.Pointer[router.Router]
+	api    *server.Server
+	config *config.Config
+}
+
+// New builds a Gateway from a loaded config.
+func New(cfg *config.Config, o Options) (*Gateway, error) {
+	if o.Keys == nil {
+		o.Keys = keystore.Keyring{}
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = NewHTTPClient()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = DefaultShutdownGrace
+	}
+	g := &Gateway{opts: o, config: cfg, keys: &keystore.Resolver{Store: o.Keys, Getenv: o.Getenv, Now: o.Clock.Now}}
+	r, err := g.buildRouter(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	g.router.Store(r)
+	g.api = server.New(server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes})
+	return g, nil
+}
+
+// Handler returns the gateway's HTTP API.
+func (g *Gateway) Handler() http.Handler { return g.api }
+
+// Router returns the router in use.
+func (g *Gateway) Router() *router.Router { return g.router.Load() }
+
+// Serve serves the API on ln until ctx is done, then stops accepting
+// connections and lets requests in flight, streams included, finish for up
+// to ShutdownGrace before closing them.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           g.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(g.opts.Logger.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	g.opts.Logger.Info("shutting down: waiting for requests in flight", "grace", g.opts.ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), g.opts.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: requests still running after %s were cut: %w", g.opts.ShutdownGrace, err)
+	}
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// buildRouter builds a router for cfg, keeping cooldown state from prev
+// when there is one.
+func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.Router, error) {
+	settings := router.Settings{
+		NumRetries:       cfg.Router.NumRetries,
+		Cooldown:         cooldown.Policy{AllowedFails: cfg.Router.AllowedFails, Duration: cfg.Router.CooldownTime},
+		Fallbacks:        map[string][]string{},
+		DefaultFallbacks: cfg.Router.DefaultFallbacks,
+		MaxFallbacks:     cfg.Router.MaxFallbacks,
+		Timeout:          cfg.Router.Timeout,
+	}
+	for _, f := range cfg.Router.Fallbacks {
+		settings.Fallbacks[f.Group] = append(settings.Fallbacks[f.Group], f.To...)
+	}
+	deployments := make([]router.Deployment, 0, len(cfg.Models))
+	for _, d := range cfg.Models {
+		client, err := g.newProvider(d)
+		if err != nil {
+			return nil, fmt.Errorf("deployment %s (line %d): %w", d.ID, d.Line, err)
+		}
+		deployments = append(deployments, router.Deployment{
+			ID: d.ID, Group: d.Group, Provider: d.Provider, Model: d.UpstreamModel,
+			Weight: d.Weight, RPM: d.RPM, TPM: d.TPM,
+			Timeout: d.Timeout, StreamTimeout: d.StreamTimeout,
+			Client: client,
+		})
+	}
+	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand, Logger: g.opts.Logger}
+	if prev != nil {
+		opts.Cooldowns = prev.Cooldowns()
+		opts.Cooldowns.SetPolicy(settings.Cooldown)
+	}
+	return router.New(deployments, settings, opts)
+}
+
+// newProvider builds the adapter for one deployment.
+func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
+	spec, ok := provider.Lookup(d.Provider)
+	if !ok {
+		return nil, fmt.Errorf("unknown provider %q", d.Provider)
+	}
+	switch spec.Wire {
+	case provider.WireMock:
+		return mock.New(mock.Options{Model: d.UpstreamModel, Response: d.Mock.Response, Latency: d.Mock.Latency,
+			Status: d.Mock.Status, FailRate: d.Mock.FailRate, Clock: g.opts.Clock, Rand: g.opts.Rand}), nil
+	case provider.WireOpenAI:
+		base := d.APIBase
+		if base == "" {
+			base = spec.BaseURL
+		}
+		key, src := g.keyFunc(d.Key)
+		client := openai.New(openai.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
+			Key: key, Organization: d.Organization, HTTPClient: g.opts.HTTPClient})
+		if key == nil {
+			return client, nil
+		}
+		return forgetOnAuth{Provider: client, forget: func() { g.keys.Forget(src) }}, nil
+	}
+	return nil, fmt.Errorf("provider %q has no adapter", d.Provider)
+}
+
+// keyFunc returns how a deployment gets its key; nil when it sends none.
+func (g *Gateway) keyFunc(ref config.KeyRef) (provider.KeyFunc, keystore.Source) {
+	var src keystore.Source
+	switch ref.Source {
+	case config.KeyNone:
+		return nil, src
+	case config.KeyEnv:
+		src.Env = ref.Name
+	case config.KeyKeychain:
+		src.Keychain = ref.Name
+	case config.KeyDefault:
+		src.Keychain, src.Env = ref.Name, ref.EnvFallback
+	}
+	return func(ctx context.Context) (string, error) { return g.keys.Key(ctx, src) }, src
+}
+
+// forgetOnAuth drops a cached key when the provider rejects it, so a key
+// replaced in the keychain is used on the next request.
+type forgetOnAuth struct {
+	provider.Provider
+	forget func()
+}
+
+func (f forgetOnAuth) Chat(ctx context.Context, req *chat.Request) (*chat.Response, error) {
+	resp, err := f.Provider.Chat(ctx, req)
+	f.check(err)
+	return resp, err
+}
+
+func (f forgetOnAuth) Stream(ctx context.Context, req *chat.Request) (provider.Stream, error) {
+	s, err := f.Provider.Stream(ctx, req)
+	f.check(err)
+	return s, err
+}
+
+func (f forgetOnAuth) check(err error) {
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.Class == provider.Auth {
+		f.forget()
+	}
+}
+
+// NewHTTPClient returns the client Detour calls providers with: proxy from
+// the environment, HTTP/2, pooled connections, bounded dial and TLS
+// handshake. It has no overall timeout: each request's context bounds it.
+func NewHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}}
+}

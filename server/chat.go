@@ -1,0 +1,200 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/router"
+	"github.com/detour-gateway/detour/router/provider"
+)
+
+// exchange is one request's record, filled in as it is served and logged
+// once at the end.
+type exchange struct {
+	id     string
+	start  time.Time
+	group  string
+	stream bool
+	status int
+	trace  *router.Trace
+	err    error // a failure after the stream started
+}
+
+// chatCompletions serves POST /v1/chat/completions: decode, route, answer.
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	ex := &exchange{id: s.opts.NewID(), start: time.Now()}
+	w.Header().Set("X-Detour-Request-Id", ex.id)
+	defer s.logExchange(ex)
+
+	req, apiErr := s.decodeRequest(w, r)
+	if apiErr != nil {
+		ex.status = apiErr.Status
+		writeError(w, apiErr)
+		return
+	}
+	ex.group, ex.stream = req.Model, req.Stream
+	rt := s.opts.Router()
+	if req.Stream {
+		s.streamAnswer(w, r, rt, req, ex)
+		return
+	}
+	resp, tr, err := rt.Chat(r.Context(), req)
+	ex.trace = tr
+	if err != nil {
+		ex.status = s.writeRouteError(w, req.Model, tr, err)
+		return
+	}
+	if resp.Model == "" {
+		resp.Model = tr.Answered.Model
+	}
+	setRouteHeaders(w.Header(), tr)
+	body, err := json.Marshal(resp)
+	if err != nil {
+		ex.status = http.StatusInternalServerError
+		writeError(w, &apiError{Status: ex.status, Body: errorDetail{Type: "server_error", Message: "could not encode the answer"}})
+		return
+	}
+	ex.status = http.StatusOK
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// streamAnswer routes a streamed request and relays its chunks as SSE.
+// The status line waits until routing found an upstream with content, so
+// a request that fails everywhere gets a real error status; a failure
+// after that ends the stream with an error event.
+func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router.Router, req *chat.Request, ex *exchange) {
+	stream, tr, err := rt.Stream(r.Context(), req)
+	ex.trace = tr
+	if err != nil {
+		ex.status = s.writeRouteError(w, req.Model, tr, err)
+		return
+	}
+	defer stream.Close()
+	h := w.Header()
+	setRouteHeaders(h, tr)
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	ex.status = http.StatusOK
+	rc := http.NewResponseController(w)
+	var buf []byte
+	for {
+		c, err := stream.Recv()
+		if err == io.EOF {
+			io.WriteString(w, "data: [DONE]\n\n")
+			rc.Flush()
+			return
+		}
+		if err != nil {
+			ex.err = err
+			pe := provider.AsError(err)
+			e := upstreamError(pe, len(tr.Attempts))
+			e.Body.Message = "the stream broke after it started: " + pe.Message
+			b, _ := json.Marshal(e)
+			fmt.Fprintf(w, "data: %s\n\n", b)
+			rc.Flush()
+			return
+		}
+		if c.Model == "" {
+			c.Model = tr.Answered.Model
+		}
+		b, err := json.Marshal(c)
+		if err != nil {
+			ex.err = err
+			return
+		}
+		buf = append(append(append(buf[:0], "data: "...), b...), "\n\n"...)
+		if _, err := w.Write(buf); err != nil {
+			ex.err = fmt.Errorf("client went away: %w", err)
+			return // Close cancels the upstream call
+		}
+		rc.Flush()
+	}
+}
+
+// writeRouteError writes the client's error for a routing failure and
+// returns its status.
+func (s *Server) writeRouteError(w http.ResponseWriter, group string, tr *router.Trace, err error) int {
+	if errors.Is(err, router.ErrUnknownGroup) {
+		e := unknownModel(group, s.opts.Router().Groups())
+		writeError(w, e)
+		return e.Status
+	}
+	setRouteHeaders(w.Header(), tr)
+	pe := provider.AsError(err)
+	e := upstreamError(pe, len(tr.Attempts))
+	if len(tr.Attempts) > 0 {
+		e.Body.Message = fmt.Sprintf("%s (model group %q: %d attempts, %d fallback groups tried)",
+			pe.Message, group, len(tr.Attempts), tr.Fallbacks())
+	}
+	writeError(w, e)
+	return e.Status
+}
+
+// setRouteHeaders writes the x-detour-* headers that say how the request
+// was routed.
+func setRouteHeaders(h http.Header, tr *router.Trace) {
+	if tr == nil {
+		return
+	}
+	h.Set("X-Detour-Attempts", strconv.Itoa(len(tr.Attempts)))
+	h.Set("X-Detour-Fallbacks", strconv.Itoa(tr.Fallbacks()))
+	if d := tr.Answered; d != nil {
+		h.Set("X-Detour-Provider", d.Provider)
+		h.Set("X-Detour-Deployment", d.ID)
+		h.Set("X-Detour-Model-Group", d.Group)
+		h.Set("X-Detour-Upstream-Ms", strconv.FormatInt(tr.Upstream.Milliseconds(), 10))
+	}
+}
+
+// logExchange writes the request's one log line: no prompt text, no keys.
+func (s *Server) logExchange(ex *exchange) {
+	attrs := []slog.Attr{
+		slog.String("id", ex.id),
+		slog.String("group", ex.group),
+		slog.Bool("stream", ex.stream),
+		slog.Int("status", ex.status),
+		slog.Int64("ms", time.Since(ex.start).Milliseconds()),
+	}
+	level := slog.LevelInfo
+	if tr := ex.trace; tr != nil {
+		attrs = append(attrs, slog.Int("fallbacks", tr.Fallbacks()), slog.String("attempts", formatAttempts(tr.Attempts)))
+	}
+	if ex.err != nil {
+		attrs = append(attrs, slog.String("stream_error", ex.err.Error()))
+		level = slog.LevelWarn
+	}
+	if ex.status >= 500 {
+		level = slog.LevelWarn
+	}
+	s.opts.Logger.LogAttrs(context.Background(), level, "request", attrs...)
+}
+
+// formatAttempts renders attempts as "deployment class status ms" joined by
+// "; ", with "ok" as the class of the answering attempt.
+func formatAttempts(as []router.Attempt) string {
+	var b strings.Builder
+	for i, a := range as {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		class := string(a.Class)
+		if class == "" {
+			class = "ok"
+		}
+		fmt.Fprintf(&b, "%s %s %d %dms", a.Deployment.ID, class, a.Status, a.Duration.Milliseconds())
+	}
+	return b.String()
+}

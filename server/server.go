@@ -1,0 +1,192 @@
+// Package server is Detour's HTTP API: the OpenAI-compatible endpoints
+// (/v1/chat/completions, /v1/models) and /health. It decodes and checks
+// requests, hands them to the router, and writes answers, streams and
+// errors in OpenAI's wire format with Detour's x-detour-* headers.
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/router"
+)
+
+// DefaultMaxBodyBytes bounds a request body when Options.MaxBodyBytes is 0:
+// 32 MiB.
+const DefaultMaxBodyBytes = 32 << 20
+
+// Options configure a Server.
+type Options struct {
+	// Router returns the router for a new request. It is called once per
+	// request, so a reloaded config applies to new requests while those in
+	// flight finish on the router they started with. Required.
+	Router func() *router.Router
+	// Logger gets one line per request. Nil means slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes bounds a request body. 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// NewID returns a request id. Nil means 12 random bytes in hex.
+	NewID func() string
+}
+
+// Server serves Detour's HTTP API.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	started int64
+}
+
+// New returns a Server.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.NewID == nil {
+		o.NewID = randomID
+	}
+	s := &Server{opts: o, mux: http.NewServeMux(), started: time.Now().Unix()}
+	for _, prefix := range []string{"/v1", ""} { // OpenAI clients differ on whether the base has /v1
+		s.mux.HandleFunc(prefix+"/chat/completions", s.method(http.MethodPost, s.chatCompletions))
+		s.mux.HandleFunc(prefix+"/models", s.method(http.MethodGet, s.models))
+		s.mux.HandleFunc(prefix+"/models/{model...}", s.method(http.MethodGet, s.model))
+	}
+	s.mux.HandleFunc("/health", s.method(http.MethodGet, s.health))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{Status: http.StatusNotFound, Body: errorDetail{Type: "invalid_request_error",
+			Message: fmt.Sprintf("no such endpoint: %s %s; Detour serves POST /v1/chat/completions and GET /v1/models", r.Method, r.URL.Path)}})
+	})
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) method(m string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != m {
+			w.Header().Set("Allow", m)
+			writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Body: errorDetail{Type: "invalid_request_error",
+				Message: fmt.Sprintf("%s %s is not allowed; use %s", r.Method, r.URL.Path, m)}})
+			return
+		}
+		h(w, r)
+	}
+}
+
+func randomID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `{"status":"ok"}`+"\n")
+}
+
+type modelObject struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+func (s *Server) modelObject(group string) modelObject {
+	return modelObject{ID: group, Object: "model", Created: s.started, OwnedBy: "detour"}
+}
+
+func (s *Server) models(w http.ResponseWriter, r *http.Request) {
+	groups := s.opts.Router().Groups()
+	list := struct {
+		Object string        `json:"object"`
+		Data   []modelObject `json:"data"`
+	}{Object: "list", Data: make([]modelObject, 0, len(groups))}
+	for _, g := range groups {
+		list.Data = append(list.Data, s.modelObject(g))
+	}
+	writeJSON(w, list)
+}
+
+func (s *Server) model(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("model")
+	if !slices.Contains(s.opts.Router().Groups(), name) {
+		writeError(w, unknownModel(name, s.opts.Router().Groups()))
+		return
+	}
+	writeJSON(w, s.modelObject(name))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, &apiError{Status: http.StatusInternalServerError, Body: errorDetail{Type: "server_error", Message: "could not encode the answer"}})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
+
+func unknownModel(name string, groups []string) *apiError {
+	list := groups
+	if len(list) > 20 {
+		list = list[:20]
+	}
+	return &apiError{Status: http.StatusNotFound, Body: errorDetail{Type: "invalid_request_error", Param: strPtr("model"), Code: strPtr("model_not_found"),
+		Message: fmt.Sprintf("the model %q does not exist in Detour's config; available model groups: %s", name, strings.Join(list, ", "))}}
+}
+
+// decodeRequest reads and checks a chat-completion request body.
+func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request) (*chat.Request, *apiError) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Body: errorDetail{Type: "invalid_request_error", Code: strPtr("request_too_large"),
+				Message: fmt.Sprintf("the request body is larger than %d bytes (detour.max_body_bytes)", tooBig.Limit)}}
+		}
+		return nil, invalidRequest("could not read the request body", "")
+	}
+	var req chat.Request
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return nil, invalidRequest(fmt.Sprintf("invalid type for %s: expected %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value), typeErr.Field)
+		}
+		return nil, invalidRequest("the request body is not valid JSON: "+err.Error(), "")
+	}
+	if dec.More() {
+		return nil, invalidRequest("the request body has data after the JSON object", "")
+	}
+	if req.Model == "" {
+		return nil, invalidRequest("you must provide a model parameter (a model group from GET /v1/models)", "model")
+	}
+	if len(req.Messages) == 0 {
+		return nil, invalidRequest("messages must be a non-empty array", "messages")
+	}
+	for i, m := range req.Messages {
+		switch m.Role {
+		case "system", "developer", "user", "assistant", "tool", "function":
+		default:
+			return nil, invalidRequest(fmt.Sprintf("messages[%d].role must be one of system, developer, user, assistant, tool; got %q", i, m.Role),
+				fmt.Sprintf("messages[%d].role", i))
+		}
+	}
+	return &req, nil
+}
