@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"slices"
+	"text/tabwriter"
+
+	"golang.org/x/term"
+
+	"github.com/detour-gateway/detour/config"
+	"github.com/detour-gateway/detour/keystore"
+	"github.com/detour-gateway/detour/router/provider"
+)
+
+const keysUsage = `keys set NAME | keys list | keys rm NAME
+
+  set NAME   store a key under NAME in the OS keychain (service "detour").
+             The key is read from stdin: typed without echo on a terminal,
+             or piped: echo "$KEY" | detour keys set openai
+  list       show each known key name and whether it is set; never values
+  rm NAME    delete the key NAME
+
+NAME is a provider prefix (openai, groq, …) for keys found by default, or
+any name you refer to as api_key: keychain/NAME in the config.`
+
+// keyName is what a keychain entry may be called.
+var keyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func (c *cli) keysCmd(ctx context.Context, args []string) error {
+	flags := c.newFlags("keys", keysUsage)
+	if err := parseFlags(flags, args); err != nil {
+		return err
+	}
+	args = flags.Args()
+	if len(args) == 0 {
+		return fmt.Errorf("%w: keys needs a subcommand: set NAME, list or rm NAME", errUsage)
+	}
+	sub, rest := args[0], args[1:]
+	wantArgs := map[string]int{"set": 1, "rm": 1, "list": 0}
+	n, known := wantArgs[sub]
+	switch {
+	case !known:
+		return fmt.Errorf("%w: unknown keys subcommand %q; use set NAME, list or rm NAME", errUsage, sub)
+	case len(rest) != n && n == 1:
+		return fmt.Errorf("%w: keys %s takes one NAME, e.g. detour keys %s openai", errUsage, sub, sub)
+	case len(rest) != n:
+		return fmt.Errorf("%w: keys list takes no arguments", errUsage)
+	}
+	if n == 1 && !keyName.MatchString(rest[0]) {
+		return fmt.Errorf("%w: invalid key name %q: use letters, digits, '.', '_' or '-'", errUsage, rest[0])
+	}
+	switch sub {
+	case "set":
+		return c.keysSet(ctx, rest[0])
+	case "rm":
+		if err := c.keys.Delete(ctx, rest[0]); err != nil {
+			if errors.Is(err, keystore.ErrNotFound) {
+				return fmt.Errorf("no key named %q in the keychain", rest[0])
+			}
+			return err
+		}
+		fmt.Fprintf(c.stdout, "deleted key %q\n", rest[0])
+		return nil
+	}
+	return c.keysList(ctx)
+}
+
+func (c *cli) keysSet(ctx context.Context, name string) error {
+	var secret []byte
+	var err error
+	if c.readSecret != nil {
+		fmt.Fprintf(c.stderr, "API key for %s (input hidden): ", name)
+		secret, err = c.readSecret()
+		fmt.Fprintln(c.stderr)
+	} else {
+		secret, err = io.ReadAll(io.LimitReader(c.stdin, 64<<10))
+	}
+	if err != nil {
+		return fmt.Errorf("read the key from stdin: %w", err)
+	}
+	secret = bytes.TrimSpace(secret)
+	if len(secret) == 0 {
+		return fmt.Errorf("no key given on stdin; type it, or pipe it: echo \"$KEY\" | detour keys set %s", name)
+	}
+	if err := c.keys.Set(ctx, name, string(secret)); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "stored key %q in the OS keychain (service %q)\n", name, keystore.Service)
+	return nil
+}
+
+// keysList shows every provider prefix and every keychain name the config
+// refers to, with whether each is set. Values are never read out beyond
+// checking that they exist.
+func (c *cli) keysList(ctx context.Context) error {
+	envOf := map[string]string{}
+	var names []string
+	for _, n := range provider.Names() {
+		if spec, _ := provider.Lookup(n); spec.Wire != provider.WireMock {
+			names = append(names, n)
+			envOf[n] = spec.EnvKey
+		}
+	}
+	// Names the config refers to, when it loads; a broken config must not
+	// stop you from seeing your keys.
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg, err := c.loadConfig("", false, quiet); err == nil {
+		for _, d := range cfg.Models {
+			if d.Key.Source == config.KeyKeychain && !slices.Contains(names, d.Key.Name) {
+				names = append(names, d.Key.Name)
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKEYCHAIN\tENVIRONMENT")
+	for _, n := range names {
+		state := "set"
+		if _, err := c.keys.Get(ctx, n); err != nil {
+			if !errors.Is(err, keystore.ErrNotFound) {
+				tw.Flush()
+				return err // the keychain is unreachable: say so once, clearly
+			}
+			state = "-"
+		}
+		env := "-"
+		if v := envOf[n]; v != "" {
+			env = "$" + v + " not set"
+			if c.getenv(v) != "" {
+				env = "$" + v + " set"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n, state, env)
+	}
+	return tw.Flush()
+}
+
+// terminalSecretReader returns a reader of one line without echo when f
+// is a terminal, and nil otherwise.
+func terminalSecretReader(f *os.File) func() ([]byte, error) {
+	fd := int(f.Fd())
+	if !term.IsTerminal(fd) {
+		return nil
+	}
+	return func() ([]byte, error) { return term.ReadPassword(fd) }
+}
