@@ -167,7 +167,8 @@ type Attempt struct {
 	Deployment *Deployment
 	// Class is the failure's class, "" for the attempt that answered.
 	Class provider.Class
-	// Status is the upstream HTTP status, 0 when none was received.
+	// Status is the upstream HTTP status: 200 for the answering attempt, 0
+	// for a failure that received none.
 	Status int
 	// Duration is how long the attempt took (to the first content chunk
 	// for streams).
@@ -330,7 +331,7 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call att
 		err := call(ctx, d)
 		took := r.clock.Now().Sub(start)
 		if err == nil {
-			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Duration: took})
+			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Status: 200, Duration: took}) // answered: an HTTP 200 or its equivalent
 			tr.Answered, tr.Upstream = d, took
 			return nil
 		}

@@ -76,6 +76,7 @@ type Server struct {
 	mu       sync.Mutex
 	replies  []Reply
 	requests []Request
+	gone     int
 }
 
 // New starts a fake on 127.0.0.1 that answers with replies in order; the
@@ -101,6 +102,20 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
+}
+
+// Disconnects returns how many requests the client abandoned while the fake
+// was holding back (a Delay or a stall).
+func (s *Server) Disconnects() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gone
+}
+
+func (s *Server) clientGone() {
+	s.mu.Lock()
+	s.gone++
+	s.mu.Unlock()
 }
 
 // Count returns how many requests were received.
@@ -140,6 +155,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(rep.Delay):
 		case <-r.Context().Done():
+			s.clientGone()
 			return
 		}
 	}
@@ -161,7 +177,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if so, ok := body["stream_options"].(map[string]any); ok {
 			includeUsage, _ = so["include_usage"].(bool)
 		}
-		writeStream(w, r, model, text, includeUsage, rep.Fault)
+		if !writeStream(w, r, model, text, includeUsage, rep.Fault) {
+			s.clientGone()
+		}
 		return
 	}
 	writeCompletion(w, model, text, rep.Fault)
@@ -232,7 +250,9 @@ func writeCompletion(w http.ResponseWriter, model, text string, fault Fault) {
 	}
 }
 
-func writeStream(w http.ResponseWriter, r *http.Request, model, text string, includeUsage bool, fault Fault) {
+// writeStream streams the answer; it returns false when the client left
+// during a stall.
+func writeStream(w http.ResponseWriter, r *http.Request, model, text string, includeUsage bool, fault Fault) bool {
 	rc := http.NewResponseController(w)
 	if fault == ResetMidBody {
 		// Headers, then nothing: the connection drops before any event.
@@ -256,7 +276,7 @@ func writeStream(w http.ResponseWriter, r *http.Request, model, text string, inc
 	send(head + `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]` + usage + `}`)
 	if fault == MalformedJSON {
 		send(head + `{"index":0,"delta":{"content":"Hel`)
-		return
+		return true
 	}
 	for i, word := range Words(text) {
 		content, _ := json.Marshal(word)
@@ -265,12 +285,12 @@ func writeStream(w http.ResponseWriter, r *http.Request, model, text string, inc
 			switch fault {
 			case StallMidStream:
 				<-r.Context().Done()
-				return
+				return false
 			case CutMidStream:
 				panic(http.ErrAbortHandler)
 			case ErrorEventMidStream:
 				send(`{"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}`)
-				return
+				return true
 			}
 		}
 	}
@@ -279,6 +299,7 @@ func writeStream(w http.ResponseWriter, r *http.Request, model, text string, inc
 		send(head + `],"usage":` + usageJSON(text) + `}`)
 	}
 	send("[DONE]")
+	return true
 }
 
 // Error bodies exactly as OpenAI sends them.

@@ -1,0 +1,367 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/detour-gateway/detour/app"
+	"github.com/detour-gateway/detour/clock"
+	"github.com/detour-gateway/detour/config"
+	"github.com/detour-gateway/detour/keystore"
+	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
+)
+
+// upstreamKey is the fake provider key; tests check it never leaks.
+const upstreamKey = "fake-upstream-key-7f3a9c"
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type gateway struct {
+	url    string
+	cfg    *config.Config
+	logs   *syncBuffer
+	client openai.Client
+}
+
+// start runs a real gateway on 127.0.0.1:0 with the config in yaml, and an
+// OpenAI SDK client pointed at it. Backoff and cooldown waits use a fake
+// clock, so they take no time.
+func start(t *testing.T, yaml string) *gateway {
+	t.Helper()
+	cfg, _, err := config.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logs := &syncBuffer{}
+	keys := keystore.NewMemory()
+	if err := keys.Set(context.Background(), "openai", upstreamKey); err != nil {
+		t.Fatal(err)
+	}
+	gw, err := app.New(cfg, app.Options{
+		Keys:   keys,
+		Getenv: func(string) string { return "" },
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Clock:  clock.NewFake(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)),
+		Rand:   func() float64 { return 0.5 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- gw.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	url := "http://" + ln.Addr().String() + "/v1"
+	return &gateway{url: url, cfg: cfg, logs: logs, client: openai.NewClient(
+		option.WithBaseURL(url), option.WithAPIKey("client-side-key-unused"), option.WithMaxRetries(0))}
+}
+
+func params(model string) openai.ChatCompletionNewParams {
+	return openai.ChatCompletionNewParams{
+		Model:    model,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("say hello (secret prompt text)")},
+	}
+}
+
+func deployment(up *openaitest.Server, group, model string, extra ...string) string {
+	return fmt.Sprintf("  - model_name: %s\n    litellm_params:\n      model: openai/%s\n      api_base: %s\n%s", group, model, up.URL,
+		strings.Join(extra, ""))
+}
+
+func TestSDKChat(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "Hello there."})
+	gw := start(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o-test"))
+	var resp *http.Response
+	c, err := gw.client.Chat.Completions.New(context.Background(), params("main-llm"), option.WithResponseInto(&resp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Choices[0].Message.Content != "Hello there." || c.Choices[0].FinishReason != "stop" {
+		t.Errorf("answer = %+v", c.Choices[0])
+	}
+	if c.Model != "gpt-4o-test" {
+		t.Errorf("model = %q, want the upstream model that answered", c.Model)
+	}
+	if c.Usage.TotalTokens == 0 || c.SystemFingerprint != "fp_fake" {
+		t.Errorf("usage or passthrough fields lost: %+v", c)
+	}
+	want := map[string]string{
+		"X-Detour-Provider": "openai", "X-Detour-Deployment": gw.cfg.Models[0].ID, "X-Detour-Model-Group": "main-llm",
+		"X-Detour-Attempts": "1", "X-Detour-Fallbacks": "0",
+	}
+	for k, v := range want {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if resp.Header.Get("X-Detour-Upstream-Ms") == "" || resp.Header.Get("X-Detour-Request-Id") == "" {
+		t.Error("missing x-detour-upstream-ms or x-detour-request-id")
+	}
+	got := up.Requests()[0]
+	if got.Header.Get("Authorization") != "Bearer "+upstreamKey || got.Body["model"] != "gpt-4o-test" {
+		t.Errorf("upstream saw auth %q model %v", got.Header.Get("Authorization"), got.Body["model"])
+	}
+	logs := gw.logs.String()
+	if !strings.Contains(logs, "msg=request") || !strings.Contains(logs, gw.cfg.Models[0].ID+" ok 200") {
+		t.Errorf("no request log line with the attempt:\n%s", logs)
+	}
+	if strings.Contains(logs, upstreamKey) || strings.Contains(logs, "secret prompt text") {
+		t.Errorf("log leaks the key or the prompt:\n%s", logs)
+	}
+}
+
+func TestSDKStream(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "one two three four"})
+	gw := start(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o-test"))
+	p := params("main-llm")
+	p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	stream := gw.client.Chat.Completions.NewStreaming(context.Background(), p)
+	var acc openai.ChatCompletionAccumulator
+	chunks := 0
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+		chunks++
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if acc.Choices[0].Message.Content != "one two three four" || acc.Model != "gpt-4o-test" {
+		t.Errorf("accumulated %q from %q", acc.Choices[0].Message.Content, acc.Model)
+	}
+	if acc.Usage.CompletionTokens != 4 || chunks < 6 {
+		t.Errorf("usage %+v over %d chunks", acc.Usage, chunks)
+	}
+}
+
+func TestSDKFallbackAfter500(t *testing.T) {
+	broken := openaitest.New(t, openaitest.Status(500, openaitest.ServerBody))
+	good := openaitest.New(t, openaitest.Reply{Text: "from the fallback"})
+	gw := start(t, "model_list:\n"+deployment(broken, "main-llm", "gpt-4o")+deployment(good, "cheap-llm", "gpt-4o-mini")+
+		"router_settings:\n  num_retries: 1\n  fallbacks: [{main-llm: [cheap-llm]}]\n")
+	var resp *http.Response
+	c, err := gw.client.Chat.Completions.New(context.Background(), params("main-llm"), option.WithResponseInto(&resp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Choices[0].Message.Content != "from the fallback" || c.Model != "gpt-4o-mini" {
+		t.Errorf("answer %q from %q", c.Choices[0].Message.Content, c.Model)
+	}
+	if broken.Count() != 2 {
+		t.Errorf("broken upstream called %d times, want 2 (1 + num_retries)", broken.Count())
+	}
+	h := resp.Header
+	if h.Get("X-Detour-Attempts") != "3" || h.Get("X-Detour-Fallbacks") != "1" || h.Get("X-Detour-Model-Group") != "cheap-llm" {
+		t.Errorf("headers attempts=%s fallbacks=%s group=%s", h.Get("X-Detour-Attempts"), h.Get("X-Detour-Fallbacks"), h.Get("X-Detour-Model-Group"))
+	}
+}
+
+func TestSDKErrorMapping(t *testing.T) {
+	tests := []struct {
+		name   string
+		reply  openaitest.Reply
+		model  string
+		status int
+		typ    string
+		code   string
+	}{
+		{"rate limited", openaitest.RateLimited("1"), "main-llm", 429, "rate_limit_error", "rate_limit_exceeded"},
+		{"quota", openaitest.Status(429, openaitest.QuotaBody), "main-llm", 429, "insufficient_quota", "insufficient_quota"},
+		{"bad key", openaitest.Status(401, openaitest.AuthBody), "main-llm", 401, "authentication_error", "invalid_api_key"},
+		{"context", openaitest.Status(400, openaitest.ContextBody), "main-llm", 400, "invalid_request_error", "context_length_exceeded"},
+		{"bad param", openaitest.Status(400, openaitest.BadParamBody), "main-llm", 400, "invalid_request_error", ""},
+		{"server error", openaitest.Status(500, openaitest.ServerBody), "main-llm", 502, "server_error", "upstream_error"},
+		{"overloaded", openaitest.Status(503, openaitest.OverloadBody), "main-llm", 503, "server_error", "upstream_unavailable"},
+		{"gateway timeout", openaitest.Status(504, ""), "main-llm", 504, "timeout_error", "upstream_timeout"},
+		{"malformed", openaitest.Reply{Fault: openaitest.MalformedJSON}, "main-llm", 502, "server_error", "upstream_error"},
+		{"reset", openaitest.Reply{Fault: openaitest.ResetMidBody}, "main-llm", 502, "api_connection_error", "upstream_unreachable"},
+		{"unknown model", openaitest.Reply{}, "no-such-group", 404, "invalid_request_error", "model_not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := openaitest.New(t, tt.reply)
+			gw := start(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o")+"router_settings:\n  num_retries: 0\n")
+			_, err := gw.client.Chat.Completions.New(context.Background(), params(tt.model))
+			var apiErr *openai.Error
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v, want *openai.Error", err)
+			}
+			if apiErr.StatusCode != tt.status || apiErr.Type != tt.typ || apiErr.Code != tt.code {
+				t.Errorf("got %d %q %q, want %d %q %q: %s", apiErr.StatusCode, apiErr.Type, apiErr.Code, tt.status, tt.typ, tt.code, apiErr.Message)
+			}
+			for _, leak := range []string{upstreamKey, "sk-fake", up.URL, "127.0.0.1", "goroutine"} {
+				if strings.Contains(apiErr.RawJSON(), leak) {
+					t.Errorf("error body leaks %q: %s", leak, apiErr.RawJSON())
+				}
+			}
+		})
+	}
+}
+
+func TestSDKConnectionRefused(t *testing.T) {
+	gw := start(t, "model_list:\n  - model_name: main-llm\n    litellm_params: {model: openai/gpt-4o, api_base: http://"+
+		openaitest.ClosedAddr(t)+"/v1}\nrouter_settings: {num_retries: 1}\n")
+	_, err := gw.client.Chat.Completions.New(context.Background(), params("main-llm"))
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 || apiErr.Type != "api_connection_error" {
+		t.Fatalf("err = %v, want 502 api_connection_error", err)
+	}
+}
+
+func TestSDKStreamNeverSplices(t *testing.T) {
+	for _, fault := range []openaitest.Fault{openaitest.ErrorEventMidStream, openaitest.CutMidStream} {
+		t.Run(fmt.Sprint(fault), func(t *testing.T) {
+			primary := openaitest.New(t, openaitest.Reply{Text: "first answer goes on", Fault: fault})
+			other := openaitest.New(t, openaitest.Reply{Text: "second answer"})
+			gw := start(t, "model_list:\n"+deployment(primary, "main-llm", "gpt-4o")+deployment(other, "cheap-llm", "gpt-4o-mini")+
+				"router_settings:\n  num_retries: 2\n  fallbacks: [{main-llm: [cheap-llm]}]\n")
+			stream := gw.client.Chat.Completions.NewStreaming(context.Background(), params("main-llm"))
+			var text strings.Builder
+			for stream.Next() {
+				for _, ch := range stream.Current().Choices {
+					text.WriteString(ch.Delta.Content)
+				}
+			}
+			if text.String() != "first " {
+				t.Errorf("client saw %q, want only the primary's first chunk", text.String())
+			}
+			if err := stream.Err(); err == nil || !strings.Contains(err.Error(), "stream broke") {
+				t.Errorf("stream error = %v, want the error event", err)
+			}
+			if other.Count() != 0 || primary.Count() != 1 {
+				t.Errorf("calls primary=%d fallback=%d; a failure after content must end the stream", primary.Count(), other.Count())
+			}
+		})
+	}
+}
+
+func TestSDKStreamFailsOverBeforeFirstByte(t *testing.T) {
+	primary := openaitest.New(t, openaitest.Reply{Fault: openaitest.ResetMidBody})
+	other := openaitest.New(t, openaitest.Reply{Text: "clean answer"})
+	gw := start(t, "model_list:\n"+deployment(primary, "main-llm", "gpt-4o")+deployment(other, "cheap-llm", "gpt-4o-mini")+
+		"router_settings:\n  num_retries: 0\n  fallbacks: [{main-llm: [cheap-llm]}]\n")
+	stream := gw.client.Chat.Completions.NewStreaming(context.Background(), params("main-llm"))
+	var text strings.Builder
+	for stream.Next() {
+		for _, ch := range stream.Current().Choices {
+			text.WriteString(ch.Delta.Content)
+		}
+	}
+	if err := stream.Err(); err != nil || text.String() != "clean answer" {
+		t.Errorf("got %q, err %v; want the fallback's clean answer", text.String(), err)
+	}
+}
+
+func TestSDKStreamAllFailGetsHTTPStatus(t *testing.T) {
+	up := openaitest.New(t, openaitest.Status(503, openaitest.OverloadBody))
+	gw := start(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o")+"router_settings: {num_retries: 1}\n")
+	stream := gw.client.Chat.Completions.NewStreaming(context.Background(), params("main-llm"))
+	for stream.Next() {
+		t.Error("got a chunk from a request that failed everywhere")
+	}
+	var apiErr *openai.Error
+	if err := stream.Err(); !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
+		t.Fatalf("err = %v, want an HTTP 503 before any stream", err)
+	}
+}
+
+func TestSDKSlowFirstByteFailsOver(t *testing.T) {
+	slow := openaitest.New(t, openaitest.Reply{Delay: time.Minute})
+	fast := openaitest.New(t, openaitest.Reply{Text: "fast answer"})
+	gw := start(t, "model_list:\n"+deployment(slow, "main-llm", "gpt-4o", "      stream_timeout: 0.05\n      timeout: 0.05\n")+
+		deployment(fast, "cheap-llm", "gpt-4o-mini")+"router_settings:\n  num_retries: 0\n  fallbacks: [{main-llm: [cheap-llm]}]\n")
+	for _, streaming := range []bool{false, true} {
+		var text string
+		if streaming {
+			stream := gw.client.Chat.Completions.NewStreaming(context.Background(), params("main-llm"))
+			for stream.Next() {
+				for _, ch := range stream.Current().Choices {
+					text += ch.Delta.Content
+				}
+			}
+			if err := stream.Err(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			c, err := gw.client.Chat.Completions.New(context.Background(), params("main-llm"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			text = c.Choices[0].Message.Content
+		}
+		if text != "fast answer" {
+			t.Errorf("stream=%v: got %q, want the fast fallback", streaming, text)
+		}
+	}
+}
+
+func TestSDKStallMidStreamEndsWithError(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "one two three", Fault: openaitest.StallMidStream})
+	gw := start(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o", "      timeout: 0.2\n"))
+	stream := gw.client.Chat.Completions.NewStreaming(context.Background(), params("main-llm"))
+	var text string
+	for stream.Next() {
+		for _, ch := range stream.Current().Choices {
+			text += ch.Delta.Content
+		}
+	}
+	if text != "one " || stream.Err() == nil {
+		t.Errorf("got %q, err %v; want the first word then an error", text, stream.Err())
+	}
+}
+
+func TestClientDisconnectCancelsUpstream(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "one two three", Fault: openaitest.StallMidStream})
+	gw := start(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream := gw.client.Chat.Completions.NewStreaming(ctx, params("main-llm"))
+	for stream.Next() {
+		if len(stream.Current().Choices) > 0 && stream.Current().Choices[0].Delta.Content != "" {
+			cancel() // leave after the first content
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for up.Disconnects() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if up.Disconnects() != 1 {
+		t.Error("the upstream call was not cancelled when the client left")
+	}
+}
