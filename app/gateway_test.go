@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -363,5 +364,55 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	if up.Disconnects() != 1 {
 		t.Error("the upstream call was not cancelled when the client left")
+	}
+}
+
+func TestShutdownLetsStreamsFinish(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "slow but complete", Delay: 300 * time.Millisecond})
+	cfg, _, err := config.Parse([]byte("model_list:\n" + deployment(up, "main-llm", "gpt-4o") + "detour: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := keystore.NewMemory()
+	keys.Set(context.Background(), "openai", upstreamKey)
+	gw, err := app.New(cfg, app.Options{Keys: keys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- gw.Serve(ctx, ln) }()
+
+	client := openai.NewClient(option.WithBaseURL("http://"+ln.Addr().String()+"/v1"), option.WithAPIKey("x"), option.WithMaxRetries(0))
+	got := make(chan string, 1)
+	go func() {
+		stream := client.Chat.Completions.NewStreaming(context.Background(), params("main-llm"))
+		var text string
+		for stream.Next() {
+			for _, ch := range stream.Current().Choices {
+				text += ch.Delta.Content
+			}
+		}
+		if stream.Err() != nil {
+			text += " ERROR: " + stream.Err().Error()
+		}
+		got <- text
+	}()
+	for up.Count() == 0 { // the request is inside the gateway, waiting on the upstream
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if text := <-got; text != "slow but complete" {
+		t.Errorf("stream in flight at shutdown got %q", text)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	if _, err := http.Get("http://" + ln.Addr().String() + "/health"); err == nil {
+		t.Error("still accepting connections after shutdown")
 	}
 }
