@@ -103,7 +103,8 @@ func (c *cli) keysList(ctx context.Context) error {
 	envOf := map[string]string{}
 	var names []string
 	for _, n := range provider.Names() {
-		if spec, _ := provider.Lookup(n); spec.Wire != provider.WireMock {
+		// Mock and local servers need no key unless the config names one.
+		if spec, _ := provider.Lookup(n); !spec.KeyOptional {
 			names = append(names, n)
 			envOf[n] = spec.EnvKey
 		}

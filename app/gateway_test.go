@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -414,5 +415,27 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + ln.Addr().String() + "/health"); err == nil {
 		t.Error("still accepting connections after shutdown")
+	}
+}
+
+func TestMockFailRateUnderTheDefaultRand(t *testing.T) {
+	cfg, _, err := config.Parse([]byte("model_list:\n  - model_name: flaky\n    litellm_params: {model: mock/flaky, mock_fail_rate: 1, mock_status: 503}\nrouter_settings: {num_retries: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := app.New(cfg, app.Options{Keys: keystore.NewMemory(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(gw.Handler())
+	defer ts.Close()
+	resp, err := http.Post(ts.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"flaky","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Errorf("status = %d, want 503 from mock_fail_rate 1", resp.StatusCode)
 	}
 }

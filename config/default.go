@@ -22,7 +22,7 @@ model_list:
       # rpm: 500                 # requests per minute this deployment allows
       # tpm: 30000               # tokens per minute this deployment allows
       # timeout: 60              # seconds for one whole attempt
-      # stream_timeout: 10       # seconds to the first streamed byte
+      # stream_timeout: 10       # seconds to the first streamed content
     model_info:
       input_cost_per_token: 0.0000025    # USD, for the spend ledger
       output_cost_per_token: 0.00001

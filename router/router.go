@@ -283,48 +283,42 @@ func finalErr(err error) bool {
 
 // tryGroup makes up to 1+NumRetries attempts within one group. A retry
 // goes at once to a healthy deployment not yet tried; when none is left it
-// backs off and retries one already tried. When every deployment is
+// backs off and retries one already tried. When every deployment left is
 // cooling it returns, so the caller can fall back, unless canFallBack is
-// false: then it waits for the first to come back if that fits the
-// deadline and RetryMax.
+// false: then it waits for the first to come back, if that fits the
+// deadline and RetryMax. The wait stands in for the backoff.
 func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call attemptFunc, canFallBack bool) error {
 	deployments := r.groups[group]
 	tried := map[string]bool{}
 	excluded := map[string]bool{} // failed in a way retrying cannot fix
 	var last *provider.Error
-	retries := 0
-	waited := false // a cooldown was just waited out: no backoff on top
-	for attempt := 0; attempt <= r.settings.NumRetries; attempt++ {
+	backoffs, waits := 0, 0
+	waited := false
+	for attempt := 0; attempt <= r.settings.NumRetries; {
 		healthy, fresh, soonest := r.candidates(deployments, tried, excluded)
 		if len(healthy) == 0 {
 			wait := soonest.Sub(r.clock.Now())
-			if canFallBack || soonest.IsZero() || !r.fits(ctx, wait) {
+			if canFallBack || soonest.IsZero() || waits > r.settings.NumRetries ||
+				!r.fits(ctx, wait) || r.clock.Sleep(ctx, wait) != nil {
 				return r.unavailable(group, deployments, last, wait)
 			}
-			if err := r.clock.Sleep(ctx, wait); err != nil {
-				return r.unavailable(group, deployments, last, wait)
-			}
+			waits++
 			waited = true
-			if last == nil {
-				attempt-- // waiting out others' cooldowns is not a retry
-			}
 			continue
 		}
 		pool := fresh
-		if len(pool) == 0 && waited {
+		if len(pool) == 0 {
 			pool = healthy
-		} else if len(pool) == 0 {
-			pool = healthy
-			delay := r.backoff(retries, last)
-			retries++
-			if !r.fits(ctx, delay) {
-				return last
-			}
-			if err := r.clock.Sleep(ctx, delay); err != nil {
-				return last
+			if !waited {
+				delay := r.backoff(backoffs)
+				backoffs++
+				if !r.fits(ctx, delay) || r.clock.Sleep(ctx, delay) != nil {
+					return last
+				}
 			}
 		}
 		waited = false
+		attempt++
 		d := r.strategy.Pick(pool)
 		tried[d.ID] = true
 		start := r.clock.Now()
@@ -344,7 +338,9 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call att
 		if pe.Class.Final() {
 			return pe
 		}
-		r.cool.Fail(d.ID, pe.Class, pe.RetryAfter)
+		if !pe.Local {
+			r.cool.Fail(d.ID, pe.Class, pe.RetryAfter)
+		}
 		if !pe.Class.Retryable() {
 			excluded[d.ID] = true
 		}
@@ -375,19 +371,18 @@ func (r *Router) candidates(ds []*Deployment, tried, excluded map[string]bool) (
 }
 
 // backoff is the wait before retry n (from 0) of a deployment already
-// tried: the provider's Retry-After when it gave one, else exponential
-// from RetryBase with jitter (half fixed, half random), capped at RetryMax.
-func (r *Router) backoff(n int, last *provider.Error) time.Duration {
-	if last != nil && last.RetryAfter > 0 {
-		return min(last.RetryAfter, r.settings.RetryMax)
-	}
+// tried: exponential from RetryBase with jitter (half fixed, half random),
+// capped at RetryMax. A provider's Retry-After needs no case here: it cools
+// the deployment, and tryGroup waits cooldowns out.
+func (r *Router) backoff(n int) time.Duration {
 	d := float64(r.settings.RetryBase) * math.Pow(2, float64(n))
 	d = min(d, float64(r.settings.RetryMax))
 	return time.Duration(d/2 + d/2*r.rand())
 }
 
-// fits reports whether waiting d leaves time before the deadline and stays
-// within RetryMax.
+// fits reports whether waiting d stays within RetryMax and leaves time
+// before ctx's deadline. Deadlines are wall-clock (context timers), so this
+// reads the real time, not the injected clock.
 func (r *Router) fits(ctx context.Context, d time.Duration) bool {
 	if d > r.settings.RetryMax {
 		return false

@@ -208,13 +208,27 @@ func TestRetriesExhausted(t *testing.T) {
 }
 
 func TestRetryAfterIsHonoured(t *testing.T) {
-	f := newFixture(t, Settings{NumRetries: 2, Cooldown: cooldown.Policy{AllowedFails: 5}},
+	f := newFixture(t, Settings{NumRetries: 1, Cooldown: cooldown.Policy{AllowedFails: 5}},
 		dep{group: "g", name: "a", p: &scripted{errs: []error{&provider.Error{Class: provider.RateLimited, RetryAfter: 2 * time.Second}}}})
 	if _, _, err := answeredBy(t, f, "g"); err != nil {
 		t.Fatal(err)
 	}
 	if s := f.clock.Sleeps(); !slices.Equal(s, []time.Duration{2 * time.Second}) {
 		t.Errorf("sleeps = %v, want exactly the 2s Retry-After", s)
+	}
+	if n := f.p["a"].Calls(); n != 2 {
+		t.Errorf("calls = %d, want 2: the wait must leave the last retry its attempt", n)
+	}
+}
+
+func TestMissingKeyDoesNotCool(t *testing.T) {
+	f := newFixture(t, Settings{NumRetries: 0, Cooldown: cooldown.Policy{AllowedFails: 0, Duration: time.Minute}},
+		dep{group: "g", name: "a", p: &scripted{errs: []error{&provider.Error{Class: provider.Auth, Local: true, Message: "no API key"}}}})
+	if _, _, err := answeredBy(t, f, "g"); err == nil {
+		t.Fatal("want the missing-key error")
+	}
+	if f.router.Cooldowns().Cooling("a") {
+		t.Error("a missing key cooled the deployment: setting the key would not help for a minute")
 	}
 }
 

@@ -184,7 +184,7 @@ func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request) (*chat.Re
 		switch m.Role {
 		case "system", "developer", "user", "assistant", "tool", "function":
 		default:
-			return nil, invalidRequest(fmt.Sprintf("messages[%d].role must be one of system, developer, user, assistant, tool; got %q", i, m.Role),
+			return nil, invalidRequest(fmt.Sprintf("messages[%d].role must be one of system, developer, user, assistant, tool, function; got %q", i, m.Role),
 				fmt.Sprintf("messages[%d].role", i))
 		}
 	}

@@ -19,8 +19,9 @@ type Policy struct {
 	AllowedFails int
 	// Window is the span failures are counted over. Zero means one minute.
 	Window time.Duration
-	// Duration is how long a deployment cools (cooldown_time).
-	// Zero means 60 seconds.
+	// Duration is how long a deployment cools once it has failed more than
+	// AllowedFails times (cooldown_time). Zero disables these cooldowns;
+	// an exhausted quota and a provider's Retry-After still apply.
 	Duration time.Duration
 	// QuotaDuration is how long an exhausted quota cools a deployment, on
 	// the first such failure. Zero means the larger of Duration and 1 hour.
@@ -33,9 +34,6 @@ type Policy struct {
 func (p Policy) withDefaults() Policy {
 	if p.Window <= 0 {
 		p.Window = time.Minute
-	}
-	if p.Duration <= 0 {
-		p.Duration = 60 * time.Second
 	}
 	if p.QuotaDuration <= 0 {
 		p.QuotaDuration = max(p.Duration, time.Hour)
@@ -107,7 +105,7 @@ func (t *Tracker) Fail(id string, class provider.Class, retryAfter time.Duration
 	switch {
 	case class == provider.QuotaExhausted:
 		d = t.policy.QuotaDuration
-	case len(e.fails) > t.policy.AllowedFails:
+	case len(e.fails) > t.policy.AllowedFails && t.policy.Duration > 0:
 		d = t.policy.Duration
 	}
 	d = max(d, min(retryAfter, t.policy.MaxRetryAfter))

@@ -88,6 +88,10 @@ type Error struct {
 	Message string
 	// Err is the underlying cause, for logs. It may name upstream hosts.
 	Err error
+	// Local is true when the failure happened before anything was sent,
+	// such as a missing key. It says nothing of the provider's health, so
+	// it never cools the deployment.
+	Local bool
 }
 
 func (e *Error) Error() string {

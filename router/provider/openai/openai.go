@@ -116,7 +116,7 @@ func (c *Client) send(ctx context.Context, req *chat.Request, streaming bool) (*
 	if c.opts.Key != nil {
 		key, err := c.opts.Key(ctx)
 		if err != nil {
-			return nil, &provider.Error{Class: provider.Auth, Message: err.Error(), Err: err}
+			return nil, &provider.Error{Class: provider.Auth, Message: err.Error(), Err: err, Local: true}
 		}
 		if key != "" {
 			hreq.Header.Set("Authorization", "Bearer "+key)
@@ -247,6 +247,9 @@ func Classify(name string, status int, header http.Header, body []byte, now time
 		e.Class = provider.NotFound
 	case status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout:
 		e.Class = provider.Timeout
+	case status >= 500:
+		e.Class = provider.ServerError
+		e.RetryAfter = provider.ParseRetryAfter(header.Get, now)
 	case code == "context_length_exceeded" || strings.Contains(lower, "context length") ||
 		strings.Contains(lower, "context window") || strings.Contains(lower, "maximum context") ||
 		strings.Contains(lower, "too many tokens"):
@@ -254,9 +257,6 @@ func Classify(name string, status int, header http.Header, body []byte, now time
 	case code == "content_policy_violation" || code == "content_filter" || strings.Contains(lower, "content management policy") ||
 		strings.Contains(lower, "content policy") || strings.Contains(lower, "safety system"):
 		e.Class = provider.ContentPolicy
-	case status >= 500:
-		e.Class = provider.ServerError
-		e.RetryAfter = provider.ParseRetryAfter(header.Get, now)
 	default:
 		e.Class = provider.BadRequest
 	}

@@ -112,6 +112,7 @@ func TestErrorClasses(t *testing.T) {
 		{"400 param", openaitest.Status(400, openaitest.BadParamBody), provider.BadRequest, 0},
 		{"408", openaitest.Status(408, ""), provider.Timeout, 0},
 		{"500", openaitest.Status(500, openaitest.ServerBody), provider.ServerError, 0},
+		{"500 mentioning context", openaitest.Status(500, `{"error":{"message":"failed to compute the context length","type":"server_error","param":null,"code":null}}`), provider.ServerError, 0},
 		{"502 html", openaitest.Status(502, "<html>Bad Gateway</html>"), provider.ServerError, 0},
 		{"503", openaitest.Status(503, openaitest.OverloadBody), provider.ServerError, 0},
 		{"504", openaitest.Status(504, ""), provider.Timeout, 0},

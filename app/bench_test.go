@@ -1,0 +1,94 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/detour-gateway/detour/app"
+	"github.com/detour-gateway/detour/config"
+	"github.com/detour-gateway/detour/keystore"
+	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
+)
+
+// BenchmarkProxyOverhead measures the latency Detour adds: each iteration
+// calls a zero-latency in-process upstream once directly and once through
+// the gateway, and the benchmark reports the percentiles of both and of the
+// difference (added-p50-µs, added-p99-µs).
+func BenchmarkProxyOverhead(b *testing.B) {
+	for _, stream := range []bool{false, true} {
+		name := "chat"
+		body := `{"model":"bench","messages":[{"role":"user","content":"Say hello in one short sentence."}]}`
+		if stream {
+			name = "stream"
+			body = `{"model":"bench","stream":true,"messages":[{"role":"user","content":"Say hello in one short sentence."}]}`
+		}
+		b.Run(name, func(b *testing.B) {
+			up := openaitest.New(b, openaitest.Reply{Text: "Hello! How can I help you today?"})
+			gwURL := startBenchGateway(b, up.URL)
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			call := func(url string) time.Duration {
+				start := time.Now()
+				resp, err := client.Post(url+"/chat/completions", "application/json", bytes.NewReader([]byte(body)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("status %d from %s", resp.StatusCode, url)
+				}
+				return time.Since(start)
+			}
+			call(up.URL) // warm the connection pools
+			call(gwURL)
+			direct := make([]time.Duration, 0, b.N)
+			proxied := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				direct = append(direct, call(up.URL))
+				proxied = append(proxied, call(gwURL))
+			}
+			b.StopTimer()
+			slices.Sort(direct)
+			slices.Sort(proxied)
+			us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+			b.ReportMetric(us(pct(direct, 50)), "direct-p50-µs")
+			b.ReportMetric(us(pct(proxied, 50)), "proxied-p50-µs")
+			b.ReportMetric(us(pct(proxied, 50)-pct(direct, 50)), "added-p50-µs")
+			b.ReportMetric(us(pct(proxied, 99)-pct(direct, 99)), "added-p99-µs")
+		})
+	}
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	return sorted[min(len(sorted)*p/100, len(sorted)-1)]
+}
+
+func startBenchGateway(b *testing.B, upstream string) string {
+	cfg, _, err := config.Parse([]byte("model_list:\n  - model_name: bench\n    litellm_params: {model: openai/gpt-4o, api_base: " + upstream + "}\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := keystore.NewMemory()
+	keys.Set(context.Background(), "openai", upstreamKey)
+	gw, err := app.New(cfg, app.Options{Keys: keys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- gw.Serve(ctx, ln) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return "http://" + ln.Addr().String() + "/v1"
+}
