@@ -155,7 +155,7 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 			Client: client,
 		})
 	}
-	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand, Logger: g.opts.Logger}
+	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand}
 	if prev != nil {
 		opts.Cooldowns = prev.Cooldowns()
 		opts.Cooldowns.SetPolicy(settings.Cooldown)

@@ -3,6 +3,7 @@ package chat
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,8 +15,9 @@ import (
 // service) added after this code was written.
 type Extra map[string]json.RawMessage
 
-// fieldSet is the set of JSON member names a struct type models.
-type fieldSet map[string]bool
+// fieldSet maps the JSON member names a struct type models to the index
+// of their field.
+type fieldSet map[string]int
 
 // fieldsOf lists the JSON names of t's exported fields, as encoding/json
 // would use them.
@@ -32,32 +34,40 @@ func fieldsOf(t reflect.Type) fieldSet {
 		case "":
 			name = f.Name
 		}
-		fs[name] = true
+		fs[name] = f.Index[0]
 	}
 	return fs
 }
 
-// decodeWithExtra decodes data into v (a pointer to a struct without custom
-// JSON methods) and returns the members v does not model.
+// decodeWithExtra decodes the JSON object data into the struct v points to
+// (a type without custom JSON methods) and returns the members it does not
+// model. It reads data in one pass: members are split out first, then each
+// known one is decoded into its field. Member names match exactly, as on
+// the wire, not case-insensitively as encoding/json would.
 func decodeWithExtra(data []byte, v any, known fieldSet) (Extra, error) {
-	if err := json.Unmarshal(data, v); err != nil {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
 		return nil, err
 	}
-	// A second pass over the raw members is the price of keeping unknown
-	// fields; it is small next to a network round trip.
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(data, &all); err != nil {
-		return nil, err
-	}
+	elem := reflect.ValueOf(v).Elem()
 	var extra Extra
-	for k, raw := range all {
-		if known[k] {
+	for name, raw := range members {
+		i, ok := known[name]
+		if !ok {
+			if extra == nil {
+				extra = Extra{}
+			}
+			extra[name] = raw
 			continue
 		}
-		if extra == nil {
-			extra = Extra{}
+		if err := json.Unmarshal(raw, elem.Field(i).Addr().Interface()); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				// Keep the path to the member, as encoding/json would.
+				te.Field = strings.TrimSuffix(name+"."+te.Field, ".")
+			}
+			return nil, err
 		}
-		extra[k] = raw
 	}
 	return extra, nil
 }
@@ -72,7 +82,7 @@ func encodeWithExtra(v any, extra Extra, known fieldSet) ([]byte, error) {
 	}
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
-		if !known[k] {
+		if _, modelled := known[k]; !modelled {
 			keys = append(keys, k)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -67,8 +66,7 @@ type Settings struct {
 	// RetryBase is the first backoff before retrying a deployment already
 	// tried in this request. Zero means 500 ms. It doubles per retry.
 	RetryBase time.Duration
-	// RetryMax caps the backoff, and how long the router waits on a
-	// provider's Retry-After or a cooldown. Zero means 30 s.
+	// RetryMax caps the backoff. Zero means 30 s.
 	RetryMax time.Duration
 }
 
@@ -82,8 +80,6 @@ type Options struct {
 	// Cooldowns is the cooldown state. Nil means a fresh Tracker. Pass the
 	// previous router's Tracker on reload to keep the state.
 	Cooldowns *cooldown.Tracker
-	// Logger receives warnings. Nil means slog.Default().
-	Logger *slog.Logger
 }
 
 // Router routes chat requests. It is immutable once built and safe for
@@ -96,7 +92,6 @@ type Router struct {
 	clock    clock.Clock
 	rand     func() float64
 	cool     *cooldown.Tracker
-	log      *slog.Logger
 }
 
 // New builds a Router over deployments.
@@ -122,11 +117,8 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 	if o.Cooldowns == nil {
 		o.Cooldowns = cooldown.New(s.Cooldown, o.Clock)
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
 	r := &Router{settings: s, groups: map[string][]*Deployment{}, clock: o.Clock, rand: o.Rand,
-		cool: o.Cooldowns, log: o.Logger, strategy: SimpleShuffle{Rand: o.Rand}}
+		cool: o.Cooldowns, strategy: SimpleShuffle{Rand: o.Rand}}
 	for i := range deployments {
 		d := &deployments[i]
 		if d.Client == nil {
@@ -286,7 +278,7 @@ func finalErr(err error) bool {
 // backs off and retries one already tried. When every deployment left is
 // cooling it returns, so the caller can fall back, unless canFallBack is
 // false: then it waits for the first to come back, if that fits the
-// deadline and RetryMax. The wait stands in for the backoff.
+// request's deadline. The wait stands in for the backoff.
 func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call attemptFunc, canFallBack bool) error {
 	deployments := r.groups[group]
 	tried := map[string]bool{}
@@ -380,13 +372,10 @@ func (r *Router) backoff(n int) time.Duration {
 	return time.Duration(d/2 + d/2*r.rand())
 }
 
-// fits reports whether waiting d stays within RetryMax and leaves time
-// before ctx's deadline. Deadlines are wall-clock (context timers), so this
-// reads the real time, not the injected clock.
+// fits reports whether waiting d leaves time before ctx's deadline.
+// Deadlines are wall-clock (context timers), so this reads the real time,
+// not the injected clock.
 func (r *Router) fits(ctx context.Context, d time.Duration) bool {
-	if d > r.settings.RetryMax {
-		return false
-	}
 	deadline, ok := ctx.Deadline()
 	return !ok || time.Until(deadline) > d
 }

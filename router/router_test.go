@@ -232,15 +232,15 @@ func TestMissingKeyDoesNotCool(t *testing.T) {
 	}
 }
 
-func TestRetryAfterBeyondCapFallsThrough(t *testing.T) {
-	f := newFixture(t, Settings{NumRetries: 2, RetryMax: 5 * time.Second, Cooldown: cooldown.Policy{AllowedFails: 5}},
+func TestRetryAfterBeyondDeadlineFallsThrough(t *testing.T) {
+	f := newFixture(t, Settings{NumRetries: 2, Timeout: 30 * time.Second, Cooldown: cooldown.Policy{AllowedFails: 5}},
 		dep{group: "g", name: "a", p: &scripted{errs: []error{&provider.Error{Class: provider.RateLimited, RetryAfter: time.Minute}}}})
 	_, _, err := answeredBy(t, f, "g")
 	if pe := provider.AsError(err); err == nil || pe.Class != provider.RateLimited {
 		t.Fatalf("err = %v, want rate_limited", err)
 	}
 	if s := f.clock.Sleeps(); len(s) != 0 {
-		t.Errorf("slept %v for a Retry-After beyond RetryMax", s)
+		t.Errorf("slept %v for a Retry-After beyond the request's deadline", s)
 	}
 }
 
@@ -366,7 +366,7 @@ func TestCoolingGroupFailsOverInsteadOfWaiting(t *testing.T) {
 }
 
 func TestCoolingBeyondWaitIsAnError(t *testing.T) {
-	f := newFixture(t, Settings{RetryMax: 5 * time.Second, Cooldown: cooldown.Policy{AllowedFails: 0, Duration: time.Minute}},
+	f := newFixture(t, Settings{Timeout: 30 * time.Second, Cooldown: cooldown.Policy{AllowedFails: 0, Duration: time.Minute}},
 		dep{group: "g", name: "a"})
 	f.router.Cooldowns().Fail("a", provider.RateLimited, 0)
 	_, tr, err := answeredBy(t, f, "g")

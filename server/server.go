@@ -5,7 +5,6 @@
 package server
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -163,16 +162,12 @@ func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request) (*chat.Re
 		return nil, invalidRequest("could not read the request body", "")
 	}
 	var req chat.Request
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
+	if err := json.Unmarshal(body, &req); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			return nil, invalidRequest(fmt.Sprintf("invalid type for %s: expected %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value), typeErr.Field)
 		}
 		return nil, invalidRequest("the request body is not valid JSON: "+err.Error(), "")
-	}
-	if dec.More() {
-		return nil, invalidRequest("the request body has data after the JSON object", "")
 	}
 	if req.Model == "" {
 		return nil, invalidRequest("you must provide a model parameter (a model group from GET /v1/models)", "model")

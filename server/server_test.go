@@ -47,7 +47,7 @@ func TestRequestErrors(t *testing.T) {
 		msg                      string
 	}{
 		{"invalid json", "POST", "/v1/chat/completions", `{"model":`, 400, "invalid_request_error", "", "", "not valid JSON"},
-		{"trailing data", "POST", "/v1/chat/completions", `{"model":"demo","messages":[{"role":"user","content":"x"}]} {}`, 400, "invalid_request_error", "", "", "after the JSON"},
+		{"trailing data", "POST", "/v1/chat/completions", `{"model":"demo","messages":[{"role":"user","content":"x"}]} {}`, 400, "invalid_request_error", "", "", "after top-level value"},
 		{"wrong type", "POST", "/v1/chat/completions", `{"model":"demo","messages":[{"role":"user","content":"x"}],"temperature":"hot"}`, 400, "invalid_request_error", "temperature", "", "temperature"},
 		{"bad stop", "POST", "/v1/chat/completions", `{"model":"demo","messages":[{"role":"user","content":"x"}],"stop":5}`, 400, "invalid_request_error", "", "", "stop must be"},
 		{"no model", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_request_error", "model", "", "model parameter"},
