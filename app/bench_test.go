@@ -2,18 +2,13 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/detour-gateway/detour/app"
-	"github.com/detour-gateway/detour/config"
-	"github.com/detour-gateway/detour/keystore"
 	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
 )
 
@@ -72,23 +67,6 @@ func pct(sorted []time.Duration, p int) time.Duration {
 }
 
 func startBenchGateway(b *testing.B, upstream string) string {
-	cfg, _, err := config.Parse([]byte("model_list:\n  - model_name: bench\n    litellm_params: {model: openai/gpt-4o, api_base: " + upstream + "}\n"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	keys := keystore.NewMemory()
-	keys.Set(context.Background(), "openai", upstreamKey)
-	gw, err := app.New(cfg, app.Options{Keys: keys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- gw.Serve(ctx, ln) }()
-	b.Cleanup(func() { cancel(); <-done })
-	return "http://" + ln.Addr().String() + "/v1"
+	_, url, _ := serve(b, "model_list:\n  - model_name: bench\n    litellm_params: {model: openai/gpt-4o, api_base: "+upstream+"}\n", app.Options{})
+	return url
 }

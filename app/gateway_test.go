@@ -58,22 +58,37 @@ type gateway struct {
 // clock, so they take no time.
 func start(t *testing.T, yaml string) *gateway {
 	t.Helper()
-	cfg, _, err := config.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
 	logs := &syncBuffer{}
-	keys := keystore.NewMemory()
-	if err := keys.Set(context.Background(), "openai", upstreamKey); err != nil {
-		t.Fatal(err)
-	}
-	gw, err := app.New(cfg, app.Options{
-		Keys:   keys,
-		Getenv: func(string) string { return "" },
+	g := &gateway{logs: logs}
+	g.cfg, g.url, _ = serve(t, yaml, app.Options{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Clock:  clock.NewFake(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)),
 		Rand:   func() float64 { return 0.5 },
 	})
+	g.client = openai.NewClient(option.WithBaseURL(g.url), option.WithAPIKey("client-side-key-unused"), option.WithMaxRetries(0))
+	return g
+}
+
+// serve runs a gateway for yaml on 127.0.0.1:0 until the test ends, with
+// upstreamKey as the openai key and no environment. It returns the parsed
+// config, the base URL ("…/v1") and a func that shuts the gateway down
+// gracefully and returns Serve's error.
+func serve(t testing.TB, yaml string, o app.Options) (*config.Config, string, func() error) {
+	t.Helper()
+	cfg, _, err := config.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	keys := keystore.NewMemory()
+	if err := keys.Set(context.Background(), "openai", upstreamKey); err != nil {
+		t.Fatal(err)
+	}
+	o.Keys = keys
+	o.Getenv = func(string) string { return "" }
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	gw, err := app.New(cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,15 +99,18 @@ func start(t *testing.T, yaml string) *gateway {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- gw.Serve(ctx, ln) }()
+	var once sync.Once
+	var serveErr error
+	stop := func() error {
+		once.Do(func() { cancel(); serveErr = <-done })
+		return serveErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	url := "http://" + ln.Addr().String() + "/v1"
-	return &gateway{url: url, cfg: cfg, logs: logs, client: openai.NewClient(
-		option.WithBaseURL(url), option.WithAPIKey("client-side-key-unused"), option.WithMaxRetries(0))}
+	return cfg, "http://" + ln.Addr().String() + "/v1", stop
 }
 
 func params(model string) openai.ChatCompletionNewParams {
@@ -370,25 +388,8 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 
 func TestShutdownLetsStreamsFinish(t *testing.T) {
 	up := openaitest.New(t, openaitest.Reply{Text: "slow but complete", Delay: 300 * time.Millisecond})
-	cfg, _, err := config.Parse([]byte("model_list:\n" + deployment(up, "main-llm", "gpt-4o") + "detour: {}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := keystore.NewMemory()
-	keys.Set(context.Background(), "openai", upstreamKey)
-	gw, err := app.New(cfg, app.Options{Keys: keys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- gw.Serve(ctx, ln) }()
-
-	client := openai.NewClient(option.WithBaseURL("http://"+ln.Addr().String()+"/v1"), option.WithAPIKey("x"), option.WithMaxRetries(0))
+	_, url, stop := serve(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o"), app.Options{})
+	client := openai.NewClient(option.WithBaseURL(url), option.WithAPIKey("x"), option.WithMaxRetries(0))
 	got := make(chan string, 1)
 	go func() {
 		stream := client.Chat.Completions.NewStreaming(context.Background(), params("main-llm"))
@@ -406,14 +407,13 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 	for up.Count() == 0 { // the request is inside the gateway, waiting on the upstream
 		time.Sleep(time.Millisecond)
 	}
-	cancel()
+	if err := stop(); err != nil {
+		t.Errorf("serve: %v", err)
+	}
 	if text := <-got; text != "slow but complete" {
 		t.Errorf("stream in flight at shutdown got %q", text)
 	}
-	if err := <-done; err != nil {
-		t.Errorf("serve: %v", err)
-	}
-	if _, err := http.Get("http://" + ln.Addr().String() + "/health"); err == nil {
+	if _, err := http.Get(strings.TrimSuffix(url, "/v1") + "/health"); err == nil {
 		t.Error("still accepting connections after shutdown")
 	}
 }

@@ -224,16 +224,26 @@ func (p *parser) merge(v *yaml.Node, path string, depth int) []pair {
 	return nil
 }
 
-// section walks mapping n at path: known keys go to their field, others are
-// warned about. It returns the pairs walked; nil if n is null or not a
-// mapping (an error).
-func (p *parser) section(n *yaml.Node, path string, fields map[string]field) []pair {
+// mapping resolves n to a mapping node. It returns nil for null, and for
+// anything else after recording an error.
+func (p *parser) mapping(n *yaml.Node, path string) *yaml.Node {
 	r := resolve(n)
 	if isNull(r) {
 		return nil
 	}
 	if r.Kind != yaml.MappingNode {
 		p.errorf(n, path, "must be a mapping, got %s", describe(n))
+		return nil
+	}
+	return r
+}
+
+// section walks mapping n at path: known keys go to their field, others are
+// warned about. It returns the pairs walked; nil if n is null or not a
+// mapping (an error).
+func (p *parser) section(n *yaml.Node, path string, fields map[string]field) []pair {
+	r := p.mapping(n, path)
+	if r == nil {
 		return nil
 	}
 	kvs := p.pairs(r, path)
@@ -663,12 +673,8 @@ func (p *parser) tags(v *yaml.Node, key string) []string {
 // Extra without a warning: model_info is free-form in LiteLLM. It returns the
 // id node when model_info.id sets the deployment ID.
 func (p *parser) modelInfo(n *yaml.Node, path string, d *Deployment) *yaml.Node {
-	r := resolve(n)
-	if isNull(r) {
-		return nil
-	}
-	if r.Kind != yaml.MappingNode {
-		p.errorf(n, path, "must be a mapping, got %s", describe(n))
+	r := p.mapping(n, path)
+	if r == nil {
 		return nil
 	}
 	var idNode *yaml.Node

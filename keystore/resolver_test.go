@@ -3,6 +3,7 @@ package keystore
 import (
 	"context"
 	"errors"
+	"github.com/detour-gateway/detour/clock"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,26 +13,8 @@ import (
 
 var openai = Source{Keychain: "openai", Env: "OPENAI_API_KEY"}
 
-// fakeClock is an injectable Now that only moves when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newFakeClock() *clock.Fake {
+	return clock.NewFake(time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // env is a fake environment for Resolver.Getenv.
@@ -126,9 +109,9 @@ func TestResolverKey(t *testing.T) {
 
 func TestResolverCachesForTTL(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clk := newFakeClock()
 	store := &countingStore{Store: memoryWith(t, map[string]string{"openai": "sk-old"})}
-	r := &Resolver{Store: store, Getenv: env{}.Getenv, TTL: 30 * time.Second, Now: clock.Now}
+	r := &Resolver{Store: store, Getenv: env{}.Getenv, TTL: 30 * time.Second, Now: clk.Now}
 
 	steps := []struct {
 		name      string
@@ -144,7 +127,7 @@ func TestResolverCachesForTTL(t *testing.T) {
 		{name: "and cached again", advance: 29 * time.Second, want: "sk-new", wantStore: 2},
 	}
 	for _, step := range steps {
-		clock.Advance(step.advance)
+		clk.Advance(step.advance)
 		if step.set != "" {
 			if err := store.Set(ctx, "openai", step.set); err != nil {
 				t.Fatal(err)
@@ -161,11 +144,11 @@ func TestResolverCachesForTTL(t *testing.T) {
 }
 
 func TestResolverDefaultTTL(t *testing.T) {
-	clock := newFakeClock()
+	clk := newFakeClock()
 	store := &countingStore{Store: memoryWith(t, map[string]string{"openai": "sk"})}
-	r := &Resolver{Store: store, Now: clock.Now}
+	r := &Resolver{Store: store, Now: clk.Now}
 	for _, advance := range []time.Duration{0, DefaultTTL - time.Nanosecond, time.Nanosecond} {
-		clock.Advance(advance)
+		clk.Advance(advance)
 		if _, err := r.Key(context.Background(), openai); err != nil {
 			t.Fatal(err)
 		}
@@ -176,9 +159,9 @@ func TestResolverDefaultTTL(t *testing.T) {
 }
 
 func TestResolverCachesEnvKeys(t *testing.T) {
-	clock := newFakeClock()
+	clk := newFakeClock()
 	e := env{"OPENAI_API_KEY": "sk-1"}
-	r := &Resolver{Getenv: e.Getenv, Now: clock.Now}
+	r := &Resolver{Getenv: e.Getenv, Now: clk.Now}
 	if got, _ := r.Key(context.Background(), openai); got != "sk-1" {
 		t.Fatalf("Key = %q; want sk-1", got)
 	}
@@ -194,10 +177,10 @@ func TestResolverCachesEnvKeys(t *testing.T) {
 
 func TestResolverForget(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clk := newFakeClock()
 	other := Source{Keychain: "anthropic"}
 	store := memoryWith(t, map[string]string{"openai": "sk-revoked", "anthropic": "sk-ant"})
-	r := &Resolver{Store: store, Now: clock.Now}
+	r := &Resolver{Store: store, Now: clk.Now}
 	for _, src := range []Source{openai, other} {
 		if _, err := r.Key(ctx, src); err != nil {
 			t.Fatal(err)
@@ -304,9 +287,9 @@ func TestResolverKeychainUnavailable(t *testing.T) {
 // timeout per TTL, not one per request.
 func TestResolverSkipsAnUnavailableKeychainForTTL(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clk := newFakeClock()
 	store := &countingStore{Store: errStore{err: ErrUnavailable}}
-	r := &Resolver{Store: store, Now: clock.Now, TTL: time.Minute}
+	r := &Resolver{Store: store, Now: clk.Now, TTL: time.Minute}
 
 	for i := range 3 {
 		if _, err := r.Key(ctx, openai); !errors.Is(err, ErrUnavailable) {
@@ -323,7 +306,7 @@ func TestResolverSkipsAnUnavailableKeychainForTTL(t *testing.T) {
 
 	// The user unlocks the keyring; after TTL it is asked again.
 	store.Store = memoryWith(t, map[string]string{"openai": "sk-unlocked"})
-	clock.Advance(time.Minute)
+	clk.Advance(time.Minute)
 	if got, err := r.Key(ctx, openai); err != nil || got != "sk-unlocked" {
 		t.Fatalf("Key after TTL = %q, %v; want sk-unlocked", got, err)
 	}

@@ -35,44 +35,42 @@ func invalidRequest(msg, param string) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Body: errorDetail{Message: msg, Type: "invalid_request_error", Param: strPtr(param)}}
 }
 
-// classResponse maps an error class to the client's status, type and code.
-// The table is in the README; keep them in step.
-func classResponse(c provider.Class, upstreamStatus int) (status int, typ, code string) {
-	switch c {
-	case provider.RateLimited:
-		return http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded"
-	case provider.QuotaExhausted:
-		return http.StatusTooManyRequests, "insufficient_quota", "insufficient_quota"
-	case provider.Auth:
-		return http.StatusUnauthorized, "authentication_error", "invalid_api_key"
-	case provider.BadRequest:
-		return http.StatusBadRequest, "invalid_request_error", ""
-	case provider.ContextWindowExceeded:
-		return http.StatusBadRequest, "invalid_request_error", "context_length_exceeded"
-	case provider.ContentPolicy:
-		return http.StatusBadRequest, "invalid_request_error", "content_policy_violation"
-	case provider.NotFound:
-		return http.StatusNotFound, "invalid_request_error", "model_not_found"
-	case provider.Timeout:
-		return http.StatusGatewayTimeout, "timeout_error", "upstream_timeout"
-	case provider.Connection:
-		return http.StatusBadGateway, "api_connection_error", "upstream_unreachable"
-	}
-	if upstreamStatus == http.StatusServiceUnavailable {
-		return http.StatusServiceUnavailable, "server_error", "upstream_unavailable"
-	}
-	return http.StatusBadGateway, "server_error", "upstream_error"
+// wireError is how an error class reaches a client.
+type wireError struct {
+	status    int
+	typ, code string
+}
+
+// classWire maps each error class to the client's status, type and code.
+// The table is in the README; keep them in step. Never modified.
+var classWire = map[provider.Class]wireError{
+	provider.RateLimited:           {http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded"},
+	provider.QuotaExhausted:        {http.StatusTooManyRequests, "insufficient_quota", "insufficient_quota"},
+	provider.Auth:                  {http.StatusUnauthorized, "authentication_error", "invalid_api_key"},
+	provider.BadRequest:            {http.StatusBadRequest, "invalid_request_error", ""},
+	provider.ContextWindowExceeded: {http.StatusBadRequest, "invalid_request_error", "context_length_exceeded"},
+	provider.ContentPolicy:         {http.StatusBadRequest, "invalid_request_error", "content_policy_violation"},
+	provider.NotFound:              {http.StatusNotFound, "invalid_request_error", "model_not_found"},
+	provider.Timeout:               {http.StatusGatewayTimeout, "timeout_error", "upstream_timeout"},
+	provider.Connection:            {http.StatusBadGateway, "api_connection_error", "upstream_unreachable"},
+	provider.ServerError:           {http.StatusBadGateway, "server_error", "upstream_error"},
 }
 
 // upstreamError turns a routing failure into the client's error. attempts
 // is 0 when every deployment was cooling and none was called.
 func upstreamError(pe *provider.Error, attempts int) *apiError {
-	status, typ, code := classResponse(pe.Class, pe.Status)
-	if attempts == 0 && pe.Class != provider.RateLimited && pe.Class != provider.QuotaExhausted {
-		status, typ, code = http.StatusServiceUnavailable, "server_error", "no_deployment_available"
+	w, ok := classWire[pe.Class]
+	switch {
+	case !ok:
+		w = classWire[provider.ServerError]
+	case pe.Class == provider.ServerError && pe.Status == http.StatusServiceUnavailable:
+		w = wireError{http.StatusServiceUnavailable, "server_error", "upstream_unavailable"}
 	}
-	return &apiError{Status: status, RetryAfter: pe.RetryAfter,
-		Body: errorDetail{Message: pe.Message, Type: typ, Code: strPtr(code)}}
+	if attempts == 0 && pe.Class != provider.RateLimited && pe.Class != provider.QuotaExhausted {
+		w = wireError{http.StatusServiceUnavailable, "server_error", "no_deployment_available"}
+	}
+	return &apiError{Status: w.status, RetryAfter: pe.RetryAfter,
+		Body: errorDetail{Message: pe.Message, Type: w.typ, Code: strPtr(w.code)}}
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
