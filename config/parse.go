@@ -597,7 +597,7 @@ func (p *parser) params(n *yaml.Node, path string, d *Deployment) ([]pair, KeyRe
 				d.APIBase = base
 			}
 		}
-	} else if known && spec.BaseURL == "" && spec.Wire != provider.WireMock {
+	} else if known && spec.BaseURL == "" && spec.EnvBase == "" && spec.Wire != provider.WireMock {
 		p.errorf(modelNode, baseKey, "required for provider %q, which has no default URL", d.Provider)
 	}
 

@@ -30,6 +30,12 @@ type Stream interface {
 	Close() error
 }
 
+// Embedder is implemented by providers that serve embeddings.
+type Embedder interface {
+	// Embed returns one float vector per input, in input order.
+	Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.EmbeddingResponse, error)
+}
+
 // KeyFunc returns the API key to send with a request. It is called for each
 // request, so a key changed in the keychain takes effect without a restart;
 // implementations cache.

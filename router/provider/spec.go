@@ -15,6 +15,14 @@ const (
 	WireOpenAI Wire = "openai"
 	// WireMock is the built-in mock provider: no network at all.
 	WireMock Wire = "mock"
+	// WireAnthropic is Anthropic's Messages API.
+	WireAnthropic Wire = "anthropic"
+	// WireGemini is Google's Gemini API (generateContent).
+	WireGemini Wire = "gemini"
+	// WireOllama is Ollama's native API (/api/chat, /api/embed).
+	WireOllama Wire = "ollama"
+	// WireAzure is Azure OpenAI: the OpenAI format at deployment URLs.
+	WireAzure Wire = "azure"
 )
 
 // Spec describes one provider prefix of a LiteLLM model string
@@ -32,6 +40,9 @@ type Spec struct {
 	EnvKey string
 	// KeyOptional is true for local servers that accept requests without a key.
 	KeyOptional bool
+	// EnvBase, if set, is an environment variable holding the base URL,
+	// used when a deployment sets no api_base (OLLAMA_HOST, AZURE_API_BASE).
+	EnvBase string
 }
 
 // specs is the table of known prefixes. It is never modified.
@@ -47,6 +58,11 @@ var specs = map[string]Spec{
 	"lm_studio":    {Name: "lm_studio", Wire: WireOpenAI, BaseURL: "http://127.0.0.1:1234/v1", EnvKey: "LM_STUDIO_API_KEY", KeyOptional: true},
 	"hosted_vllm":  {Name: "hosted_vllm", Wire: WireOpenAI, BaseURL: "http://127.0.0.1:8000/v1", EnvKey: "HOSTED_VLLM_API_KEY", KeyOptional: true},
 	"mock":         {Name: "mock", Wire: WireMock, KeyOptional: true},
+	"anthropic":    {Name: "anthropic", Wire: WireAnthropic, BaseURL: "https://api.anthropic.com", EnvKey: "ANTHROPIC_API_KEY"},
+	"gemini":       {Name: "gemini", Wire: WireGemini, BaseURL: "https://generativelanguage.googleapis.com", EnvKey: "GEMINI_API_KEY"},
+	"ollama":       {Name: "ollama", Wire: WireOllama, BaseURL: "http://127.0.0.1:11434", EnvBase: "OLLAMA_HOST", KeyOptional: true},
+	"ollama_chat":  {Name: "ollama_chat", Wire: WireOllama, BaseURL: "http://127.0.0.1:11434", EnvBase: "OLLAMA_HOST", KeyOptional: true},
+	"azure":        {Name: "azure", Wire: WireAzure, EnvKey: "AZURE_API_KEY", EnvBase: "AZURE_API_BASE"},
 }
 
 // Lookup returns the Spec for a provider prefix.
