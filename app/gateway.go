@@ -169,24 +169,44 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q", d.Provider)
 	}
-	switch spec.Wire {
-	case provider.WireMock:
+	if spec.Wire == provider.WireMock {
 		return mock.New(mock.Options{Model: d.UpstreamModel, Response: d.Mock.Response, Latency: d.Mock.Latency,
 			Status: d.Mock.Status, FailRate: d.Mock.FailRate, Clock: g.opts.Clock, Rand: g.opts.Rand}), nil
-	case provider.WireOpenAI:
-		base := d.APIBase
-		if base == "" {
-			base = spec.BaseURL
-		}
-		key, src := g.keyFunc(d.Key)
-		client := openai.New(openai.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
-			Key: key, Organization: d.Organization, HTTPClient: g.opts.HTTPClient})
-		if key == nil {
-			return client, nil
-		}
-		return forgetOnAuth{Provider: client, forget: func() { g.keys.Forget(src) }}, nil
 	}
-	return nil, fmt.Errorf("provider %q has no adapter", d.Provider)
+	base := d.APIBase
+	if base == "" && spec.EnvBase != "" {
+		base = g.opts.Getenv(spec.EnvBase)
+	}
+	if base == "" {
+		base = spec.BaseURL
+	}
+	if base == "" {
+		return nil, fmt.Errorf("no api_base for %s: set it in the config or in $%s", d.Provider, spec.EnvBase)
+	}
+	key, src := g.keyFunc(d.Key)
+	opts := openai.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
+		Key: key, Organization: d.Organization, HTTPClient: g.opts.HTTPClient}
+	var client provider.Provider
+	switch spec.Wire {
+	case provider.WireOpenAI:
+		client = openai.New(opts)
+	case provider.WireAzure:
+		version := d.APIVersion
+		if version == "" {
+			version = g.opts.Getenv("AZURE_API_VERSION")
+		}
+		client = openai.NewAzure(opts, version)
+	default:
+		return nil, fmt.Errorf("provider %q has no adapter yet", d.Provider)
+	}
+	if key == nil {
+		return client, nil
+	}
+	f := forgetOnAuth{Provider: client, forget: func() { g.keys.Forget(src) }}
+	if e, ok := client.(provider.Embedder); ok {
+		return forgetOnAuthEmbedder{f, e}, nil
+	}
+	return f, nil
 }
 
 // keyFunc returns how a deployment gets its key; nil when it sends none.
@@ -222,6 +242,18 @@ func (f forgetOnAuth) Stream(ctx context.Context, req *chat.Request) (provider.S
 	s, err := f.Provider.Stream(ctx, req)
 	f.check(err)
 	return s, err
+}
+
+// forgetOnAuthEmbedder is forgetOnAuth for a provider with embeddings.
+type forgetOnAuthEmbedder struct {
+	forgetOnAuth
+	embedder provider.Embedder
+}
+
+func (f forgetOnAuthEmbedder) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.EmbeddingResponse, error) {
+	resp, err := f.embedder.Embed(ctx, req)
+	f.check(err)
+	return resp, err
 }
 
 func (f forgetOnAuth) check(err error) {

@@ -439,3 +439,37 @@ func TestMockFailRateUnderTheDefaultRand(t *testing.T) {
 		t.Errorf("status = %d, want 503 from mock_fail_rate 1", resp.StatusCode)
 	}
 }
+
+func TestSDKEmbeddings(t *testing.T) {
+	up := openaitest.New(t)
+	gw := start(t, "model_list:\n"+deployment(up, "embed", "text-embedding-3-small")+
+		"  - model_name: local-embed\n    litellm_params: {model: mock/emb}\n")
+	for _, format := range []openai.EmbeddingNewParamsEncodingFormat{openai.EmbeddingNewParamsEncodingFormatFloat, openai.EmbeddingNewParamsEncodingFormatBase64} {
+		t.Run(string(format), func(t *testing.T) {
+			var resp *http.Response
+			e, err := gw.client.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+				Model:          "embed",
+				Input:          openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"ab", "cde"}},
+				EncodingFormat: format,
+			}, option.WithResponseInto(&resp))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(e.Data) != 2 || e.Data[1].Index != 1 || e.Model != "text-embedding-3-small" || e.Usage.PromptTokens != 2 {
+				t.Fatalf("embeddings = %+v", e)
+			}
+			// The fake's vector for "cde" at index 1 is [3.5, -0.25, 1].
+			if got := e.Data[1].Embedding; len(got) != 3 || got[0] != 3.5 || got[1] != -0.25 || got[2] != 1 {
+				t.Errorf("vector = %v, want [3.5 -0.25 1] whatever the encoding", got)
+			}
+			if resp.Header.Get("X-Detour-Deployment") != gw.cfg.Models[0].ID {
+				t.Errorf("x-detour-deployment = %q", resp.Header.Get("X-Detour-Deployment"))
+			}
+		})
+	}
+	e, err := gw.client.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+		Model: "local-embed", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("hello")}})
+	if err != nil || len(e.Data) != 1 || len(e.Data[0].Embedding) != 8 {
+		t.Fatalf("mock embeddings = %+v, %v", e, err)
+	}
+}

@@ -194,11 +194,8 @@ func (r *Router) Chat(ctx context.Context, req *chat.Request) (*chat.Response, *
 	defer cancel()
 	var resp *chat.Response
 	tr, err := r.route(ctx, req.Model, func(ctx context.Context, d *Deployment) error {
-		if d.Timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, d.Timeout)
-			defer cancel()
-		}
+		ctx, cancel := attemptContext(ctx, d)
+		defer cancel()
 		out, err := d.Client.Chat(ctx, req)
 		resp = out
 		return err
@@ -207,6 +204,38 @@ func (r *Router) Chat(ctx context.Context, req *chat.Request) (*chat.Response, *
 		return nil, tr, err
 	}
 	return resp, tr, nil
+}
+
+// Embed routes an embeddings request like Chat. A deployment whose
+// provider has no embeddings fails over without cooling.
+func (r *Router) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.EmbeddingResponse, *Trace, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.settings.Timeout)
+	defer cancel()
+	var resp *chat.EmbeddingResponse
+	tr, err := r.route(ctx, req.Model, func(ctx context.Context, d *Deployment) error {
+		e, ok := d.Client.(provider.Embedder)
+		if !ok {
+			return &provider.Error{Class: provider.NotFound, Local: true,
+				Message: fmt.Sprintf("deployment %s (%s) does not serve embeddings", d.ID, d.Provider)}
+		}
+		ctx, cancel := attemptContext(ctx, d)
+		defer cancel()
+		out, err := e.Embed(ctx, req)
+		resp = out
+		return err
+	})
+	if err != nil {
+		return nil, tr, err
+	}
+	return resp, tr, nil
+}
+
+// attemptContext bounds one non-streamed attempt by d.Timeout.
+func attemptContext(ctx context.Context, d *Deployment) (context.Context, context.CancelFunc) {
+	if d.Timeout > 0 {
+		return context.WithTimeout(ctx, d.Timeout)
+	}
+	return ctx, func() {}
 }
 
 // route runs the request through its group and, on failure, its fallbacks,

@@ -57,16 +57,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		resp.Model = tr.Answered.Model
 	}
 	setRouteHeaders(w.Header(), tr)
-	body, err := json.Marshal(resp)
-	if err != nil {
-		ex.status = http.StatusInternalServerError
-		writeError(w, &apiError{Status: ex.status, Body: errorDetail{Type: "server_error", Message: "could not encode the answer"}})
-		return
-	}
-	ex.status = http.StatusOK
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.Write(body)
+	ex.status = writeJSON(w, resp)
 }
 
 // streamAnswer routes a streamed request and relays its chunks as SSE.

@@ -1,5 +1,5 @@
 // Package server is Detour's HTTP API: the OpenAI-compatible endpoints
-// (/v1/chat/completions, /v1/models) and /health. It decodes and checks
+// (/v1/chat/completions, /v1/embeddings, /v1/models) and /health. It decodes and checks
 // requests, hands them to the router, and writes answers, streams and
 // errors in OpenAI's wire format with Detour's x-detour-* headers.
 package server
@@ -61,13 +61,14 @@ func New(o Options) *Server {
 	s := &Server{opts: o, mux: http.NewServeMux(), started: time.Now().Unix()}
 	for _, prefix := range []string{"/v1", ""} { // OpenAI clients differ on whether the base has /v1
 		s.mux.HandleFunc(prefix+"/chat/completions", s.method(http.MethodPost, s.chatCompletions))
+		s.mux.HandleFunc(prefix+"/embeddings", s.method(http.MethodPost, s.embeddings))
 		s.mux.HandleFunc(prefix+"/models", s.method(http.MethodGet, s.models))
 		s.mux.HandleFunc(prefix+"/models/{model...}", s.method(http.MethodGet, s.model))
 	}
 	s.mux.HandleFunc("/health", s.method(http.MethodGet, s.health))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Body: errorDetail{Type: "invalid_request_error",
-			Message: fmt.Sprintf("no such endpoint: %s %s; Detour serves POST /v1/chat/completions and GET /v1/models", r.Method, r.URL.Path)}})
+			Message: fmt.Sprintf("no such endpoint: %s %s; Detour serves POST /v1/chat/completions, POST /v1/embeddings and GET /v1/models", r.Method, r.URL.Path)}})
 	})
 	return s
 }
@@ -130,15 +131,18 @@ func (s *Server) model(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, s.modelObject(name))
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+// writeJSON writes v as a 200 JSON answer and returns the status written.
+func writeJSON(w http.ResponseWriter, v any) int {
 	b, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, &apiError{Status: http.StatusInternalServerError, Body: errorDetail{Type: "server_error", Message: "could not encode the answer"}})
-		return
+		e := &apiError{Status: http.StatusInternalServerError, Body: errorDetail{Type: "server_error", Message: "could not encode the answer"}}
+		writeError(w, e)
+		return e.Status
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
+	return http.StatusOK
 }
 
 func unknownModel(name string, groups []string) *apiError {
@@ -150,24 +154,33 @@ func unknownModel(name string, groups []string) *apiError {
 		Message: fmt.Sprintf("the model %q does not exist in Detour's config; available model groups: %s", name, strings.Join(list, ", "))}}
 }
 
-// decodeRequest reads and checks a chat-completion request body.
-func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request) (*chat.Request, *apiError) {
+// readJSON reads a request body of at most MaxBodyBytes and decodes it
+// into v.
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Body: errorDetail{Type: "invalid_request_error", Code: strPtr("request_too_large"),
+			return &apiError{Status: http.StatusRequestEntityTooLarge, Body: errorDetail{Type: "invalid_request_error", Code: strPtr("request_too_large"),
 				Message: fmt.Sprintf("the request body is larger than %d bytes (detour.max_body_bytes)", tooBig.Limit)}}
 		}
-		return nil, invalidRequest("could not read the request body", "")
+		return invalidRequest("could not read the request body", "")
 	}
-	var req chat.Request
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return nil, invalidRequest(fmt.Sprintf("invalid type for %s: expected %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value), typeErr.Field)
+			return invalidRequest(fmt.Sprintf("invalid type for %s: expected %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value), typeErr.Field)
 		}
-		return nil, invalidRequest("the request body is not valid JSON: "+err.Error(), "")
+		return invalidRequest("the request body is not valid JSON: "+err.Error(), "")
+	}
+	return nil
+}
+
+// decodeRequest reads and checks a chat-completion request body.
+func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request) (*chat.Request, *apiError) {
+	var req chat.Request
+	if e := s.readJSON(w, r, &req); e != nil {
+		return nil, e
 	}
 	if req.Model == "" {
 		return nil, invalidRequest("you must provide a model parameter (a model group from GET /v1/models)", "model")

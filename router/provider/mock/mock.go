@@ -5,6 +5,7 @@ package mock
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/http"
@@ -61,7 +62,42 @@ func New(o Options) *Provider {
 	return &Provider{opts: o}
 }
 
-var _ provider.Provider = (*Provider)(nil)
+var (
+	_ provider.Provider = (*Provider)(nil)
+	_ provider.Embedder = (*Provider)(nil)
+)
+
+// embeddingDims is the length of a mock embedding when the request sets no
+// dimensions.
+const embeddingDims = 8
+
+// Embed returns a vector per input derived from a hash of its text: the
+// same text always gets the same vector.
+func (p *Provider) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.EmbeddingResponse, error) {
+	texts, err := req.Texts()
+	if err != nil {
+		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: err.Error()}
+	}
+	if err := p.begin(ctx); err != nil {
+		return nil, err
+	}
+	dims := embeddingDims
+	if req.Dimensions != nil && *req.Dimensions > 0 {
+		dims = min(*req.Dimensions, 4096)
+	}
+	out := &chat.EmbeddingResponse{Object: "list", Model: p.opts.Model, Usage: &chat.Usage{}}
+	for i, t := range texts {
+		sum := sha256.Sum256([]byte(t))
+		vec := make([]float32, dims)
+		for j := range vec {
+			vec[j] = float32(sum[j%len(sum)])/127.5 - 1
+		}
+		out.Data = append(out.Data, chat.Embedding{Object: "embedding", Index: i, Embedding: vec})
+		out.Usage.PromptTokens += len(t)/4 + 1
+	}
+	out.Usage.TotalTokens = out.Usage.PromptTokens
+	return out, nil
+}
 
 // Chat answers with the configured response.
 func (p *Provider) Chat(ctx context.Context, req *chat.Request) (*chat.Response, error) {

@@ -43,24 +43,38 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Client is a provider.Provider for one OpenAI-compatible deployment.
+// Client is a provider.Provider and provider.Embedder for one
+// OpenAI-compatible deployment.
 type Client struct {
-	opts     Options
-	endpoint string
+	opts Options
+	// chatURL and embedURL are the endpoints posted to.
+	chatURL, embedURL string
+	// setKey puts the key on a request: a bearer token, or Azure's api-key.
+	setKey func(h http.Header, key string)
 }
 
 // New returns a Client for the deployment o describes.
 func New(o Options) *Client {
+	base := strings.TrimRight(o.BaseURL, "/")
+	return newClient(o, base+"/chat/completions", base+"/embeddings", bearer)
+}
+
+func newClient(o Options, chatURL, embedURL string, setKey func(http.Header, string)) *Client {
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Client{opts: o, endpoint: strings.TrimRight(o.BaseURL, "/") + "/chat/completions"}
+	return &Client{opts: o, chatURL: chatURL, embedURL: embedURL, setKey: setKey}
 }
 
-var _ provider.Provider = (*Client)(nil)
+func bearer(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
+
+var (
+	_ provider.Provider = (*Client)(nil)
+	_ provider.Embedder = (*Client)(nil)
+)
 
 // Chat sends req and returns the whole answer.
 func (c *Client) Chat(ctx context.Context, req *chat.Request) (*chat.Response, error) {
@@ -99,27 +113,33 @@ func (c *Client) send(ctx context.Context, req *chat.Request, streaming bool) (*
 	if !streaming {
 		out.StreamOptions = nil
 	}
-	body, err := json.Marshal(&out)
-	if err != nil {
-		return nil, &provider.Error{Class: provider.BadRequest, Message: "the request could not be encoded", Err: err}
+	accept := "application/json"
+	if streaming {
+		accept = "text/event-stream"
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	return c.post(ctx, c.chatURL, &out, accept)
+}
+
+// post sends body as JSON to url and returns a 200 response, or the
+// classified failure.
+func (c *Client) post(ctx context.Context, url string, body any, accept string) (*http.Response, error) {
+	b, err := json.Marshal(body)
 	if err != nil {
-		return nil, &provider.Error{Class: provider.BadRequest, Message: "invalid api_base for " + c.opts.Name, Err: err}
+		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "the request could not be encoded", Err: err}
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+	if err != nil {
+		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "invalid api_base for " + c.opts.Name, Err: err}
 	}
 	hreq.Header.Set("Content-Type", "application/json")
-	if streaming {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
-	}
+	hreq.Header.Set("Accept", accept)
 	if c.opts.Key != nil {
 		key, err := c.opts.Key(ctx)
 		if err != nil {
-			return nil, &provider.Error{Class: provider.Auth, Message: err.Error(), Err: err, Local: true}
+			return nil, &provider.Error{Class: provider.Auth, Local: true, Message: err.Error(), Err: err}
 		}
 		if key != "" {
-			hreq.Header.Set("Authorization", "Bearer "+key)
+			c.setKey(hreq.Header, key)
 		}
 	}
 	if c.opts.Organization != "" {
@@ -135,6 +155,29 @@ func (c *Client) send(ctx context.Context, req *chat.Request, streaming bool) (*
 	defer resp.Body.Close()
 	errBody, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	return nil, Classify(c.opts.Name, resp.StatusCode, resp.Header, errBody, c.opts.Now())
+}
+
+// Embed returns embeddings from the /embeddings endpoint. It always asks for
+// floats: the server encodes base64 for clients that want it.
+func (c *Client) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.EmbeddingResponse, error) {
+	out := *req
+	out.Model = c.opts.Model
+	out.EncodingFormat = "float"
+	resp, err := c.post(ctx, c.embedURL, &out, "application/json")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, provider.TransportError(fmt.Errorf("read embeddings from %s: %w", c.opts.Name, err))
+	}
+	var er chat.EmbeddingResponse
+	if err := json.Unmarshal(body, &er); err != nil || er.Data == nil {
+		return nil, &provider.Error{Class: provider.ServerError, Status: resp.StatusCode,
+			Message: c.opts.Name + " sent malformed embeddings", Err: fmt.Errorf("decode embeddings: %v", err)}
+	}
+	return &er, nil
 }
 
 // stream reads an OpenAI chat-completion event stream.

@@ -214,3 +214,51 @@ func TestSanitizedUpstreamMessage(t *testing.T) {
 		t.Errorf("message not sanitized: %q", e.Message)
 	}
 }
+
+func TestEmbed(t *testing.T) {
+	up := openaitest.New(t)
+	c := openai.New(openai.Options{Name: "openai", BaseURL: up.URL, Model: "text-embedding-3-small",
+		Key: func(context.Context) (string, error) { return fakeKey, nil }})
+	var req chat.EmbeddingRequest
+	json.Unmarshal([]byte(`{"model":"emb","input":["ab","cde"],"encoding_format":"base64","dimensions":3}`), &req)
+	resp, err := c.Embed(context.Background(), &req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Data) != 2 || resp.Data[1].Embedding[0] != 3.5 || resp.Data[1].Index != 1 || resp.Usage.PromptTokens != 2 {
+		t.Errorf("resp = %+v", resp)
+	}
+	got := up.Requests()[0].Body
+	if got["encoding_format"] != "float" || got["model"] != "text-embedding-3-small" || got["dimensions"] != 3.0 {
+		t.Errorf("upstream got %v; want floats asked for, the deployment's model, dimensions kept", got)
+	}
+}
+
+func TestAzure(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "from azure"})
+	c := openai.NewAzure(openai.Options{BaseURL: up.Server.URL, Model: "my-gpt4o",
+		Key: func(context.Context) (string, error) { return fakeKey, nil }}, "")
+	resp, err := c.Chat(context.Background(), request(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Choices[0].Message.Text() != "from azure" {
+		t.Errorf("content = %q", resp.Choices[0].Message.Text())
+	}
+	got := up.Requests()[0]
+	if got.Path != "/openai/deployments/my-gpt4o/chat/completions" || got.Query != "api-version="+openai.DefaultAzureAPIVersion {
+		t.Errorf("path %s?%s", got.Path, got.Query)
+	}
+	if got.Header.Get("Api-Key") != fakeKey || got.Header.Get("Authorization") != "" {
+		t.Errorf("auth headers: api-key %q, authorization %q", got.Header.Get("Api-Key"), got.Header.Get("Authorization"))
+	}
+	up.SetReplies(openaitest.RateLimited("3"), openaitest.Reply{})
+	_, err = c.Chat(context.Background(), request(false))
+	if pe := provider.AsError(err); pe.Class != provider.RateLimited || pe.RetryAfter != 3*time.Second || !strings.Contains(pe.Message, "Rate limit") {
+		t.Errorf("err = %v, want the OpenAI adapter's classification", err)
+	}
+	emb, err := c.Embed(context.Background(), &chat.EmbeddingRequest{Input: json.RawMessage(`"x"`)})
+	if err != nil || len(emb.Data) != 1 || up.Requests()[2].Path != "/openai/deployments/my-gpt4o/embeddings" {
+		t.Errorf("embed = %+v, %v", emb, err)
+	}
+}

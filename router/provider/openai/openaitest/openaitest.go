@@ -65,6 +65,8 @@ type Request struct {
 	Header http.Header
 	Body   map[string]any
 	Raw    []byte
+	// Path and Query are the request URL's.
+	Path, Query string
 }
 
 // Server is a fake OpenAI API. Its URL is the API base ("…/v1").
@@ -140,7 +142,12 @@ func (s *Server) next(r Request) Reply {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusNotFound, nil, notFoundBody)
+		return
+	}
+	model, endpoint, ok := route(r)
+	if !ok {
 		writeJSON(w, http.StatusNotFound, nil, notFoundBody)
 		return
 	}
@@ -150,7 +157,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, nil, `{"error":{"message":"We could not parse the JSON body of your request.","type":"invalid_request_error","param":null,"code":null}}`)
 		return
 	}
-	rep := s.next(Request{Header: r.Header.Clone(), Body: body, Raw: raw})
+	if model == "" {
+		model, _ = body["model"].(string)
+	}
+	rep := s.next(Request{Header: r.Header.Clone(), Body: body, Raw: raw, Path: r.URL.Path, Query: r.URL.RawQuery})
 	if rep.Delay > 0 {
 		select {
 		case <-time.After(rep.Delay):
@@ -167,7 +177,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, rep.Status, nil, rep.Body)
 		return
 	}
-	model, _ := body["model"].(string)
+	if endpoint == "embeddings" {
+		writeEmbeddings(w, model, body["input"])
+		return
+	}
 	text := rep.Text
 	if text == "" {
 		text = "Hello from the fake upstream."
@@ -183,6 +196,54 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeCompletion(w, model, text, rep.Fault)
+}
+
+// route reads the endpoint ("chat" or "embeddings") from the path, as
+// OpenAI serves it (/v1/chat/completions) or as Azure does
+// (/openai/deployments/{deployment}/chat/completions?api-version=…, where
+// the deployment names the model).
+func route(r *http.Request) (model, endpoint string, ok bool) {
+	switch r.URL.Path {
+	case "/v1/chat/completions":
+		return "", "chat", true
+	case "/v1/embeddings":
+		return "", "embeddings", true
+	}
+	rest, found := strings.CutPrefix(r.URL.Path, "/openai/deployments/")
+	if !found || r.URL.Query().Get("api-version") == "" || r.Header.Get("Api-Key") == "" {
+		return "", "", false
+	}
+	deployment, op, _ := strings.Cut(rest, "/")
+	switch op {
+	case "chat/completions":
+		return deployment, "chat", true
+	case "embeddings":
+		return deployment, "embeddings", true
+	}
+	return "", "", false
+}
+
+// writeEmbeddings answers an embeddings request with a small vector per
+// input, derived from the input so that tests can tell them apart.
+func writeEmbeddings(w http.ResponseWriter, model string, input any) {
+	var texts []string
+	switch in := input.(type) {
+	case string:
+		texts = []string{in}
+	case []any:
+		for _, v := range in {
+			s, _ := v.(string)
+			texts = append(texts, s)
+		}
+	}
+	var data []string
+	tokens := 0
+	for i, t := range texts {
+		tokens += len(Words(t))
+		data = append(data, fmt.Sprintf(`{"object":"embedding","index":%d,"embedding":[%d.5,-0.25,%d]}`, i, len(t), i))
+	}
+	writeJSON(w, http.StatusOK, nil, fmt.Sprintf(`{"object":"list","data":[%s],"model":%q,"usage":{"prompt_tokens":%d,"total_tokens":%d}}`,
+		strings.Join(data, ","), model, tokens, tokens))
 }
 
 func writeJSON(w http.ResponseWriter, status int, _ http.Header, body string) {
