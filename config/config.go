@@ -111,6 +111,9 @@ type Deployment struct {
 	TPM int
 	// Order is litellm_params.order: lower is tried first; 0 = unset.
 	Order int
+	// NumCtx is litellm_params.num_ctx, the context size in tokens an
+	// Ollama deployment runs with; 0 = Ollama's default.
+	NumCtx int
 	// Tags is litellm_params.tags; nil = none.
 	Tags []string
 	// Timeout bounds a whole attempt at this deployment; 0 = unset.

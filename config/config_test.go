@@ -849,3 +849,18 @@ func TestMultipleDocuments(t *testing.T) {
 		t.Errorf("warnings = %v", warnings)
 	}
 }
+
+func TestNumCtx(t *testing.T) {
+	cfg, _, err := Parse([]byte("model_list:\n  - model_name: local\n    litellm_params: {model: ollama/llama3.2, num_ctx: 8192}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Models[0].NumCtx != 8192 || cfg.Models[0].Key.Source != KeyNone {
+		t.Errorf("NumCtx %d key %v", cfg.Models[0].NumCtx, cfg.Models[0].Key)
+	}
+	_, _, err = Parse([]byte("model_list:\n  - model_name: local\n    litellm_params: {model: ollama/llama3.2, num_ctx: -5}\n"))
+	var cerr *Error
+	if !errors.As(err, &cerr) || !strings.Contains(cerr.Problems[0].Key, "num_ctx") || cerr.Problems[0].Line != 3 {
+		t.Errorf("err = %v, want a num_ctx problem on line 3", err)
+	}
+}

@@ -535,6 +535,7 @@ func (p *parser) params(n *yaml.Node, path string, d *Deployment) ([]pair, KeyRe
 		"rpm":            count(&d.RPM),
 		"tpm":            count(&d.TPM),
 		"order":          count(&d.Order),
+		"num_ctx":        count(&d.NumCtx),
 		"tags":           func(v *yaml.Node, key string) { d.Tags = p.tags(v, key) },
 		"timeout":        secs(&d.Timeout),
 		"stream_timeout": secs(&d.StreamTimeout),
