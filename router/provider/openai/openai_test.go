@@ -262,3 +262,46 @@ func TestAzure(t *testing.T) {
 		t.Errorf("embed = %+v, %v", emb, err)
 	}
 }
+
+func TestToolCallsPassThrough(t *testing.T) {
+	calls := []openaitest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Paris"}`}}
+	up := openaitest.New(t, openaitest.Reply{ToolCalls: calls})
+	c := newClient(up.URL)
+	resp, err := c.Chat(context.Background(), request(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := resp.Choices[0]
+	if ch.FinishReason != "tool_calls" || len(ch.Message.ToolCalls) != 1 || ch.Message.ToolCalls[0].Function.Arguments != `{"city":"Paris"}` ||
+		string(ch.Message.Content) != "null" {
+		t.Errorf("choice = %+v", ch)
+	}
+	s, err := c.Stream(context.Background(), request(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var name, args string
+	var finish chat.FinishReason
+	for {
+		chunk, err := s.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cc := range chunk.Choices {
+			for _, tc := range cc.Delta.ToolCalls {
+				name += tc.Function.Name
+				args += tc.Function.Arguments
+			}
+			if cc.FinishReason != "" {
+				finish = cc.FinishReason
+			}
+		}
+	}
+	if name != "get_weather" || args != `{"city":"Paris"}` || finish != "tool_calls" {
+		t.Errorf("streamed %q(%s) finish %q", name, args, finish)
+	}
+}

@@ -51,13 +51,38 @@ type Reply struct {
 	Body string
 	// Header is added to the answer.
 	Header http.Header
-	// Text is the answer's content. Default "Hello from the fake upstream."
+	// Text is the answer's content. Empty means DefaultText, unless the
+	// reply makes tool calls; then the content is null.
 	Text string
+	// ToolCalls are answered as tool_calls, finish_reason "tool_calls".
+	ToolCalls []ToolCall
+	// FinishReason, if set, replaces the finish_reason ("length" simulates
+	// a max_tokens hit).
+	FinishReason string
 	// Delay holds back the answer's headers (a slow first byte). The
 	// request's cancellation ends the wait.
 	Delay time.Duration
 	// Fault makes the answer misbehave.
 	Fault Fault
+}
+
+// DefaultText is the answer's content when a Reply sets none.
+const DefaultText = "Hello from the fake upstream."
+
+// ToolCall is a function call the fake answers with.
+type ToolCall struct {
+	Name string
+	// Arguments is the JSON text of the arguments.
+	Arguments string
+}
+
+// answer is what one reply writes.
+type answer struct {
+	model, text  string
+	toolCalls    []ToolCall
+	finish       string
+	includeUsage bool
+	fault        Fault
 }
 
 // Request is a request the fake received.
@@ -181,21 +206,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeEmbeddings(w, model, body["input"])
 		return
 	}
-	text := rep.Text
-	if text == "" {
-		text = "Hello from the fake upstream."
+	a := answer{model: model, text: rep.Text, toolCalls: rep.ToolCalls, finish: rep.FinishReason, fault: rep.Fault}
+	if a.text == "" && len(a.toolCalls) == 0 {
+		a.text = DefaultText
+	}
+	if a.finish == "" {
+		a.finish = "stop"
+		if len(a.toolCalls) > 0 {
+			a.finish = "tool_calls"
+		}
 	}
 	if stream, _ := body["stream"].(bool); stream {
-		includeUsage := false
 		if so, ok := body["stream_options"].(map[string]any); ok {
-			includeUsage, _ = so["include_usage"].(bool)
+			a.includeUsage, _ = so["include_usage"].(bool)
 		}
-		if !writeStream(w, r, model, text, includeUsage, rep.Fault) {
+		if !writeStream(w, r, a) {
 			s.clientGone()
 		}
 		return
 	}
-	writeCompletion(w, model, text, rep.Fault)
+	writeCompletion(w, a)
 }
 
 // route reads the endpoint ("chat" or "embeddings") from the path, as
@@ -271,8 +301,26 @@ func usageJSON(text string) string {
 	return fmt.Sprintf(`{"prompt_tokens":9,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`, c, 9+c)
 }
 
-func writeCompletion(w http.ResponseWriter, model, text string, fault Fault) {
-	content, _ := json.Marshal(text)
+// toolCallsJSON renders tool calls as a message's tool_calls array.
+func toolCallsJSON(calls []ToolCall) string {
+	var parts []string
+	for i, c := range calls {
+		args, _ := json.Marshal(c.Arguments)
+		parts = append(parts, fmt.Sprintf(`{"id":"call_fake%d","type":"function","function":{"name":%q,"arguments":%s}}`, i, c.Name, args))
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+func writeCompletion(w http.ResponseWriter, a answer) {
+	content := []byte("null")
+	if a.text != "" {
+		content, _ = json.Marshal(a.text)
+	}
+	toolCalls := ""
+	if len(a.toolCalls) > 0 {
+		toolCalls = `,
+        "tool_calls": ` + toolCallsJSON(a.toolCalls)
+	}
 	body := fmt.Sprintf(`{
   "id": "chatcmpl-fake123",
   "object": "chat.completion",
@@ -285,18 +333,18 @@ func writeCompletion(w http.ResponseWriter, model, text string, fault Fault) {
         "role": "assistant",
         "content": %s,
         "refusal": null,
-        "annotations": []
+        "annotations": []%s
       },
       "logprobs": null,
-      "finish_reason": "stop"
+      "finish_reason": %q
     }
   ],
   "usage": %s,
   "service_tier": "default",
   "system_fingerprint": "fp_fake"
 }
-`, model, content, usageJSON(text))
-	switch fault {
+`, a.model, content, toolCalls, a.finish, usageJSON(a.text))
+	switch a.fault {
 	case MalformedJSON:
 		writeJSON(w, http.StatusOK, nil, body[:len(body)/2])
 	case ResetMidBody:
@@ -313,9 +361,9 @@ func writeCompletion(w http.ResponseWriter, model, text string, fault Fault) {
 
 // writeStream streams the answer; it returns false when the client left
 // during a stall.
-func writeStream(w http.ResponseWriter, r *http.Request, model, text string, includeUsage bool, fault Fault) bool {
+func writeStream(w http.ResponseWriter, r *http.Request, a answer) bool {
 	rc := http.NewResponseController(w)
-	if fault == ResetMidBody {
+	if a.fault == ResetMidBody {
 		// Headers, then nothing: the connection drops before any event.
 		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
@@ -326,24 +374,24 @@ func writeStream(w http.ResponseWriter, r *http.Request, model, text string, inc
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	usage := ""
-	if includeUsage {
+	if a.includeUsage {
 		usage = `,"usage":null`
 	}
 	send := func(data string) {
 		io.WriteString(w, "data: "+data+"\n\n")
 		rc.Flush()
 	}
-	head := fmt.Sprintf(`{"id":"chatcmpl-fake123","object":"chat.completion.chunk","created":1732345678,"model":%q,"service_tier":"default","system_fingerprint":"fp_fake","choices":[`, model)
+	head := fmt.Sprintf(`{"id":"chatcmpl-fake123","object":"chat.completion.chunk","created":1732345678,"model":%q,"service_tier":"default","system_fingerprint":"fp_fake","choices":[`, a.model)
 	send(head + `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]` + usage + `}`)
-	if fault == MalformedJSON {
+	if a.fault == MalformedJSON {
 		send(head + `{"index":0,"delta":{"content":"Hel`)
 		return true
 	}
-	for i, word := range Words(text) {
+	for i, word := range Words(a.text) {
 		content, _ := json.Marshal(word)
 		send(head + `{"index":0,"delta":{"content":` + string(content) + `},"logprobs":null,"finish_reason":null}]` + usage + `}`)
 		if i == 0 {
-			switch fault {
+			switch a.fault {
 			case StallMidStream:
 				<-r.Context().Done()
 				return false
@@ -355,9 +403,19 @@ func writeStream(w http.ResponseWriter, r *http.Request, model, text string, inc
 			}
 		}
 	}
-	send(head + `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]` + usage + `}`)
-	if includeUsage {
-		send(head + `],"usage":` + usageJSON(text) + `}`)
+	for i, c := range a.toolCalls {
+		// The name in the first fragment, the arguments in two more, as
+		// OpenAI streams them.
+		send(head + fmt.Sprintf(`{"index":0,"delta":{"tool_calls":[{"index":%d,"id":"call_fake%d","type":"function","function":{"name":%q,"arguments":""}}]},"logprobs":null,"finish_reason":null}]`, i, i, c.Name) + usage + `}`)
+		half := len(c.Arguments) / 2
+		for _, piece := range []string{c.Arguments[:half], c.Arguments[half:]} {
+			p, _ := json.Marshal(piece)
+			send(head + fmt.Sprintf(`{"index":0,"delta":{"tool_calls":[{"index":%d,"function":{"arguments":%s}}]},"logprobs":null,"finish_reason":null}]`, i, p) + usage + `}`)
+		}
+	}
+	send(head + fmt.Sprintf(`{"index":0,"delta":{},"logprobs":null,"finish_reason":%q}]`, a.finish) + usage + `}`)
+	if a.includeUsage {
+		send(head + `],"usage":` + usageJSON(a.text) + `}`)
 	}
 	send("[DONE]")
 	return true
