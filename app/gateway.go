@@ -22,6 +22,7 @@ import (
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/cooldown"
 	"github.com/detour-gateway/detour/router/provider"
+	"github.com/detour-gateway/detour/router/provider/anthropic"
 	"github.com/detour-gateway/detour/router/provider/mock"
 	"github.com/detour-gateway/detour/router/provider/openai"
 	"github.com/detour-gateway/detour/server"
@@ -190,6 +191,9 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 	switch spec.Wire {
 	case provider.WireOpenAI:
 		client = openai.New(opts)
+	case provider.WireAnthropic:
+		client = anthropic.New(anthropic.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
+			Key: key, MaxOutputTokens: d.Info.MaxOutputTokens, HTTPClient: g.opts.HTTPClient})
 	case provider.WireAzure:
 		version := d.APIVersion
 		if version == "" {

@@ -1,0 +1,182 @@
+// Package anthropic is the adapter for Anthropic's Messages API
+// (POST /v1/messages). It translates canonical (OpenAI-shaped) chat requests
+// into Messages requests, and the answers, streamed or not, back into
+// OpenAI-shaped responses and chunks. Anthropic serves no embeddings, so a
+// Client is not a provider.Embedder.
+//
+// What is translated: system and developer messages (hoisted into the
+// top-level system field), text and image content parts, tools, tool_choice,
+// parallel_tool_calls, assistant tool calls and tool results, stop,
+// temperature, top_p, user (as metadata.user_id) and max_tokens. From the
+// request's extra members, top_k and thinking (Anthropic's own extended
+// thinking object) are passed on; every other member the Messages API does
+// not take (response_format, seed, logit_bias, reasoning_effort, …) is dropped.
+// In particular response_format is not translated: a client asking for JSON
+// must say so in its prompt.
+//
+// Anthropic's rules are met on the way: consecutive messages of one role
+// are merged (Anthropic wants user and assistant to alternate), tool
+// results lead their user message, text that is empty or only white space
+// is left out, temperature is capped at Anthropic's maximum of 1, and
+// max_tokens, which Anthropic requires, falls back to
+// Options.MaxOutputTokens, then DefaultMaxTokens. A message's name and an
+// assistant message's reasoning_content are not sent (Anthropic takes back
+// thinking only with the signature OpenAI clients do not keep). Requests
+// Anthropic cannot take at all (n > 1, audio or file parts, non-function
+// tools, tool-call arguments that are not a JSON object) fail with a local
+// provider.BadRequest naming the field, before anything is sent.
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/router/provider"
+)
+
+// DefaultBaseURL is the API base used when Options.BaseURL is empty.
+const DefaultBaseURL = "https://api.anthropic.com"
+
+// APIVersion is the value of the anthropic-version header sent with every
+// request.
+const APIVersion = "2023-06-01"
+
+// DefaultMaxTokens is the max_tokens sent, in tokens, when neither the
+// request (max_completion_tokens or max_tokens) nor Options.MaxOutputTokens
+// gives one. The Messages API requires the field; 4096 is an answer length
+// every Claude model supports.
+const DefaultMaxTokens = 4096
+
+// maxResponseBytes bounds a non-streamed answer or an error body. 64 MiB.
+const maxResponseBytes = 64 << 20
+
+// Options configure a Client.
+type Options struct {
+	// Name is the provider's name, used in messages. Empty means "anthropic".
+	Name string
+	// BaseURL is the API base. The client posts to BaseURL + "/v1/messages".
+	// Empty means DefaultBaseURL.
+	BaseURL string
+	// Model is the upstream model name sent in every request
+	// ("claude-sonnet-4-20250514").
+	Model string
+	// Key returns the API key, sent as the x-api-key header. Nil sends
+	// none, which Anthropic refuses.
+	Key provider.KeyFunc
+	// MaxOutputTokens is the deployment's largest answer in tokens (its
+	// model_info.max_output_tokens), sent as max_tokens when the request
+	// sets no limit of its own. Zero means DefaultMaxTokens.
+	MaxOutputTokens int
+	// HTTPClient sends requests. Nil means http.DefaultClient. Timeouts
+	// come from the request context, so the client needs none of its own.
+	HTTPClient *http.Client
+	// Now is the clock for Retry-After dates and the created time of
+	// answers (Anthropic sends none). Nil means time.Now.
+	Now func() time.Time
+}
+
+// Client is a provider.Provider for one Anthropic deployment. It is safe
+// for concurrent use.
+type Client struct {
+	opts     Options
+	endpoint string
+}
+
+// New returns a Client for the deployment o describes.
+func New(o Options) *Client {
+	if o.Name == "" {
+		o.Name = "anthropic"
+	}
+	if o.BaseURL == "" {
+		o.BaseURL = DefaultBaseURL
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Client{opts: o, endpoint: strings.TrimRight(o.BaseURL, "/") + "/v1/messages"}
+}
+
+var _ provider.Provider = (*Client)(nil)
+
+// Chat sends req and returns the whole answer.
+func (c *Client) Chat(ctx context.Context, req *chat.Request) (*chat.Response, error) {
+	resp, err := c.send(ctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, provider.TransportError(fmt.Errorf("read answer from %s: %w", c.opts.Name, err))
+	}
+	out, err := decodeResponse(body, c.opts.Model, c.opts.Now().Unix())
+	if err != nil {
+		return nil, &provider.Error{Class: provider.ServerError, Status: resp.StatusCode,
+			Message: c.opts.Name + " sent a malformed answer", Err: err}
+	}
+	return out, nil
+}
+
+// Stream sends req with stream: true and returns once the upstream has
+// answered with its headers.
+func (c *Client) Stream(ctx context.Context, req *chat.Request) (provider.Stream, error) {
+	resp, err := c.send(ctx, req, true)
+	if err != nil {
+		return nil, err
+	}
+	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+	return newStream(c.opts.Name, c.opts.Model, c.opts.Now().Unix(), includeUsage, resp.Body), nil
+}
+
+// send translates and posts req, and returns a 200 response or the
+// classified failure.
+func (c *Client) send(ctx context.Context, req *chat.Request, streaming bool) (*http.Response, error) {
+	wire, perr := c.translate(req, streaming)
+	if perr != nil {
+		return nil, perr
+	}
+	body, err := json.Marshal(wire)
+	if err != nil {
+		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "the request could not be encoded", Err: err}
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "invalid api_base for " + c.opts.Name, Err: err}
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Anthropic-Version", APIVersion)
+	if streaming {
+		hreq.Header.Set("Accept", "text/event-stream")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	if c.opts.Key != nil {
+		key, err := c.opts.Key(ctx)
+		if err != nil {
+			return nil, &provider.Error{Class: provider.Auth, Message: err.Error(), Err: err, Local: true}
+		}
+		if key != "" {
+			hreq.Header.Set("X-Api-Key", key)
+		}
+	}
+	resp, err := c.opts.HTTPClient.Do(hreq)
+	if err != nil {
+		return nil, provider.TransportError(err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	errBody, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	return nil, Classify(c.opts.Name, resp.StatusCode, resp.Header, errBody, c.opts.Now())
+}
