@@ -23,6 +23,7 @@ import (
 	"github.com/detour-gateway/detour/router/cooldown"
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/anthropic"
+	"github.com/detour-gateway/detour/router/provider/gemini"
 	"github.com/detour-gateway/detour/router/provider/mock"
 	"github.com/detour-gateway/detour/router/provider/openai"
 	"github.com/detour-gateway/detour/server"
@@ -194,6 +195,9 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 	case provider.WireAnthropic:
 		client = anthropic.New(anthropic.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
 			Key: key, MaxOutputTokens: d.Info.MaxOutputTokens, HTTPClient: g.opts.HTTPClient})
+	case provider.WireGemini:
+		client = gemini.New(gemini.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
+			Key: key, HTTPClient: g.opts.HTTPClient})
 	case provider.WireAzure:
 		version := d.APIVersion
 		if version == "" {
