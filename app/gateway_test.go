@@ -70,7 +70,7 @@ func start(t *testing.T, yaml string) *gateway {
 }
 
 // serve runs a gateway for yaml on 127.0.0.1:0 until the test ends, with
-// upstreamKey as the openai key and no environment. It returns the parsed
+// upstreamKey as the key of every provider and no environment. It returns the parsed
 // config, the base URL ("…/v1") and a func that shuts the gateway down
 // gracefully and returns Serve's error.
 func serve(t testing.TB, yaml string, o app.Options) (*config.Config, string, func() error) {
@@ -80,8 +80,10 @@ func serve(t testing.TB, yaml string, o app.Options) (*config.Config, string, fu
 		t.Fatalf("config: %v", err)
 	}
 	keys := keystore.NewMemory()
-	if err := keys.Set(context.Background(), "openai", upstreamKey); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"openai", "azure", "anthropic", "gemini"} {
+		if err := keys.Set(context.Background(), name, upstreamKey); err != nil {
+			t.Fatal(err)
+		}
 	}
 	o.Keys = keys
 	o.Getenv = func(string) string { return "" }

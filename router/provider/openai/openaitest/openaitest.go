@@ -296,8 +296,13 @@ func Words(text string) []string {
 	return out
 }
 
-func usageJSON(text string) string {
-	c := len(Words(text))
+// usageJSON counts a word of text, or four characters of tool-call
+// arguments, as a token.
+func usageJSON(a answer) string {
+	c := len(Words(a.text))
+	for _, tc := range a.toolCalls {
+		c += len(tc.Arguments)/4 + 1
+	}
 	return fmt.Sprintf(`{"prompt_tokens":9,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`, c, 9+c)
 }
 
@@ -343,7 +348,7 @@ func writeCompletion(w http.ResponseWriter, a answer) {
   "service_tier": "default",
   "system_fingerprint": "fp_fake"
 }
-`, a.model, content, toolCalls, a.finish, usageJSON(a.text))
+`, a.model, content, toolCalls, a.finish, usageJSON(a))
 	switch a.fault {
 	case MalformedJSON:
 		writeJSON(w, http.StatusOK, nil, body[:len(body)/2])
@@ -415,7 +420,7 @@ func writeStream(w http.ResponseWriter, r *http.Request, a answer) bool {
 	}
 	send(head + fmt.Sprintf(`{"index":0,"delta":{},"logprobs":null,"finish_reason":%q}]`, a.finish) + usage + `}`)
 	if a.includeUsage {
-		send(head + `],"usage":` + usageJSON(a.text) + `}`)
+		send(head + `],"usage":` + usageJSON(a) + `}`)
 	}
 	send("[DONE]")
 	return true

@@ -1,0 +1,257 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/shared"
+
+	"github.com/detour-gateway/detour/router/provider/anthropic/anthropictest"
+	"github.com/detour-gateway/detour/router/provider/gemini/geminitest"
+	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
+)
+
+// The conformance suite sends the same OpenAI requests, through the real
+// gateway and the official OpenAI Go SDK, to every provider adapter, each
+// behind a fake that speaks its provider's wire format, and checks that
+// the answers mean the same thing in OpenAI's shape.
+
+// canned is an answer every fake can give.
+type canned struct {
+	text      string
+	toolCalls []cannedCall
+	// lengthHit makes the answer stop at its token limit.
+	lengthHit bool
+}
+
+type cannedCall struct{ name, args string }
+
+// upstream starts one provider's fake answering replies in order and
+// returns the model_list entry of a group "m" served by it.
+type upstream struct {
+	name  string
+	start func(t *testing.T, replies ...canned) string
+}
+
+func entry(model, base string) string {
+	return fmt.Sprintf("model_list:\n  - model_name: m\n    litellm_params: {model: %s, api_base: %q}\n", model, base)
+}
+
+var upstreams = []upstream{
+	{"openai", func(t *testing.T, rs ...canned) string {
+		return entry("openai/gpt-4o", openaitest.New(t, openaiReplies(rs)...).URL)
+	}},
+	{"azure", func(t *testing.T, rs ...canned) string {
+		return entry("azure/my-gpt-4o", openaitest.New(t, openaiReplies(rs)...).Server.URL)
+	}},
+	{"anthropic", func(t *testing.T, rs ...canned) string {
+		var replies []anthropictest.Reply
+		for _, r := range rs {
+			rep := anthropictest.Reply{Text: r.text}
+			for _, c := range r.toolCalls {
+				rep.ToolCalls = append(rep.ToolCalls, anthropictest.ToolCall{Name: c.name, Args: c.args})
+			}
+			if r.lengthHit {
+				rep.StopReason = "max_tokens"
+			}
+			replies = append(replies, rep)
+		}
+		return entry("anthropic/claude-sonnet-4-5", anthropictest.New(t, replies...).URL)
+	}},
+	{"gemini", func(t *testing.T, rs ...canned) string {
+		var replies []geminitest.Reply
+		for _, r := range rs {
+			rep := geminitest.Reply{Text: r.text, Gemini3: true}
+			for _, c := range r.toolCalls {
+				rep.ToolCalls = append(rep.ToolCalls, geminitest.ToolCall{Name: c.name, Args: c.args})
+			}
+			if r.lengthHit {
+				rep.StopReason = "MAX_TOKENS"
+			}
+			replies = append(replies, rep)
+		}
+		return entry("gemini/gemini-3-pro-preview", geminitest.New(t, replies...).URL)
+	}},
+}
+
+func openaiReplies(rs []canned) []openaitest.Reply {
+	var replies []openaitest.Reply
+	for _, r := range rs {
+		rep := openaitest.Reply{Text: r.text}
+		for _, c := range r.toolCalls {
+			rep.ToolCalls = append(rep.ToolCalls, openaitest.ToolCall{Name: c.name, Arguments: c.args})
+		}
+		if r.lengthHit {
+			rep.FinishReason = "length"
+		}
+		replies = append(replies, rep)
+	}
+	return replies
+}
+
+var weatherTool = openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
+	Name:        "get_weather",
+	Description: openai.String("Current weather in a city"),
+	Parameters: shared.FunctionParameters{
+		"type":       "object",
+		"properties": map[string]any{"city": map[string]any{"type": "string"}},
+		"required":   []string{"city"},
+	},
+})
+
+// A 1x1 PNG.
+const pixel = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+
+// answer is what a client made of one request, streamed or not.
+type answer struct {
+	text      string
+	toolCalls []cannedCall
+	ids       []string
+	finish    string
+	usage     openai.CompletionUsage
+}
+
+func ask(t *testing.T, gw *gateway, p openai.ChatCompletionNewParams, stream bool) answer {
+	t.Helper()
+	var c openai.ChatCompletion
+	if stream {
+		p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+		s := gw.client.Chat.Completions.NewStreaming(context.Background(), p)
+		var acc openai.ChatCompletionAccumulator
+		for s.Next() {
+			acc.AddChunk(s.Current())
+		}
+		if err := s.Err(); err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		c = acc.ChatCompletion
+	} else {
+		resp, err := gw.client.Chat.Completions.New(context.Background(), p)
+		if err != nil {
+			t.Fatalf("chat: %v", err)
+		}
+		c = *resp
+	}
+	if len(c.Choices) != 1 {
+		t.Fatalf("got %d choices", len(c.Choices))
+	}
+	a := answer{text: c.Choices[0].Message.Content, finish: c.Choices[0].FinishReason, usage: c.Usage}
+	for _, tc := range c.Choices[0].Message.ToolCalls {
+		a.toolCalls = append(a.toolCalls, cannedCall{tc.Function.Name, tc.Function.Arguments})
+		a.ids = append(a.ids, tc.ID)
+	}
+	return a
+}
+
+func sameJSON(a, b string) bool {
+	var x, y any
+	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
+}
+
+func TestConformance(t *testing.T) {
+	cases := []struct {
+		name    string
+		replies []canned
+		// turns are the requests, in order; a turn may use the previous answer.
+		turns      func(prev answer) openai.ChatCompletionNewParams
+		twoTurns   bool
+		wantText   string
+		wantCalls  []cannedCall
+		wantFinish string
+	}{
+		{name: "plain", replies: []canned{{text: "Hello there."}},
+			turns: func(answer) openai.ChatCompletionNewParams {
+				return openai.ChatCompletionNewParams{Messages: msgs(openai.UserMessage("Say hello"))}
+			},
+			wantText: "Hello there.", wantFinish: "stop"},
+		{name: "system and multi-turn", replies: []canned{{text: "Paris, as I said."}},
+			turns: func(answer) openai.ChatCompletionNewParams {
+				return openai.ChatCompletionNewParams{Messages: msgs(openai.SystemMessage("Be brief."), openai.UserMessage("Capital of France?"),
+					openai.AssistantMessage("Paris."), openai.UserMessage("Sure?"))}
+			},
+			wantText: "Paris, as I said.", wantFinish: "stop"},
+		{name: "image", replies: []canned{{text: "A single pixel."}},
+			turns: func(answer) openai.ChatCompletionNewParams {
+				return openai.ChatCompletionNewParams{Messages: msgs(openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
+					openai.TextContentPart("What is this?"),
+					openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: pixel}),
+				}))}
+			},
+			wantText: "A single pixel.", wantFinish: "stop"},
+		{name: "stop", replies: []canned{{text: "One two"}},
+			turns: func(answer) openai.ChatCompletionNewParams {
+				return openai.ChatCompletionNewParams{Messages: msgs(openai.UserMessage("Count")),
+					Stop: openai.ChatCompletionNewParamsStopUnion{OfStringArray: []string{"three"}}}
+			},
+			wantText: "One two", wantFinish: "stop"},
+		{name: "max_tokens hit", replies: []canned{{text: "One two", lengthHit: true}},
+			turns: func(answer) openai.ChatCompletionNewParams {
+				return openai.ChatCompletionNewParams{Messages: msgs(openai.UserMessage("Count to ten")), MaxTokens: openai.Int(2)}
+			},
+			wantText: "One two", wantFinish: "length"},
+		{name: "tool call", replies: []canned{{toolCalls: []cannedCall{{"get_weather", `{"city":"Paris"}`}}}},
+			turns: func(answer) openai.ChatCompletionNewParams {
+				return openai.ChatCompletionNewParams{Messages: msgs(openai.UserMessage("Weather in Paris?")),
+					Tools: []openai.ChatCompletionToolUnionParam{weatherTool}}
+			},
+			wantCalls: []cannedCall{{"get_weather", `{"city":"Paris"}`}}, wantFinish: "tool_calls"},
+		{name: "tool round trip", twoTurns: true,
+			replies: []canned{{toolCalls: []cannedCall{{"get_weather", `{"city":"Paris"}`}}}, {text: "It is sunny in Paris."}},
+			turns: func(prev answer) openai.ChatCompletionNewParams {
+				m := msgs(openai.UserMessage("Weather in Paris?"))
+				if prev.ids != nil {
+					m = append(m, openai.ChatCompletionMessageParamUnion{OfAssistant: &openai.ChatCompletionAssistantMessageParam{
+						ToolCalls: []openai.ChatCompletionMessageToolCallUnionParam{{OfFunction: &openai.ChatCompletionMessageFunctionToolCallParam{
+							ID: prev.ids[0], Function: openai.ChatCompletionMessageFunctionToolCallFunctionParam{Name: prev.toolCalls[0].name, Arguments: prev.toolCalls[0].args},
+						}}},
+					}}, openai.ToolMessage(`{"sky":"clear","celsius":21}`, prev.ids[0]))
+				}
+				return openai.ChatCompletionNewParams{Messages: m, Tools: []openai.ChatCompletionToolUnionParam{weatherTool}}
+			},
+			wantText: "It is sunny in Paris.", wantFinish: "stop"},
+	}
+	for _, up := range upstreams {
+		for _, tc := range cases {
+			for _, stream := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/stream=%v", up.name, tc.name, stream), func(t *testing.T) {
+					gw := start(t, up.start(t, tc.replies...))
+					p := tc.turns(answer{})
+					p.Model = "m"
+					got := ask(t, gw, p, stream)
+					if tc.twoTurns {
+						if len(got.toolCalls) != 1 || got.finish != "tool_calls" {
+							t.Fatalf("first turn = %+v, want one tool call", got)
+						}
+						p = tc.turns(got)
+						p.Model = "m"
+						got = ask(t, gw, p, stream)
+					}
+					if got.text != tc.wantText || got.finish != tc.wantFinish {
+						t.Errorf("text %q finish %q, want %q %q", got.text, got.finish, tc.wantText, tc.wantFinish)
+					}
+					if len(got.toolCalls) != len(tc.wantCalls) {
+						t.Fatalf("tool calls = %+v, want %+v", got.toolCalls, tc.wantCalls)
+					}
+					for i, c := range got.toolCalls {
+						if c.name != tc.wantCalls[i].name || !sameJSON(c.args, tc.wantCalls[i].args) || got.ids[i] == "" {
+							t.Errorf("tool call %d = %+v (id %q), want %+v", i, c, got.ids[i], tc.wantCalls[i])
+						}
+					}
+					if got.usage.PromptTokens == 0 || got.usage.CompletionTokens == 0 ||
+						got.usage.TotalTokens != got.usage.PromptTokens+got.usage.CompletionTokens && !strings.Contains(up.name, "gemini") {
+						t.Errorf("usage = %+v", got.usage)
+					}
+				})
+			}
+		}
+	}
+}
+
+func msgs(m ...openai.ChatCompletionMessageParamUnion) []openai.ChatCompletionMessageParamUnion {
+	return m
+}
