@@ -25,6 +25,7 @@ import (
 	"github.com/detour-gateway/detour/router/provider/anthropic"
 	"github.com/detour-gateway/detour/router/provider/gemini"
 	"github.com/detour-gateway/detour/router/provider/mock"
+	"github.com/detour-gateway/detour/router/provider/ollama"
 	"github.com/detour-gateway/detour/router/provider/openai"
 	"github.com/detour-gateway/detour/server"
 )
@@ -198,6 +199,9 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 	case provider.WireGemini:
 		client = gemini.New(gemini.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
 			Key: key, HTTPClient: g.opts.HTTPClient})
+	case provider.WireOllama:
+		client = ollama.New(ollama.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
+			Key: key, NumCtx: d.NumCtx, HTTPClient: g.opts.HTTPClient})
 	case provider.WireAzure:
 		version := d.APIVersion
 		if version == "" {
