@@ -4,15 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/detour-gateway/detour/router/provider/anthropic/anthropictest"
 	"github.com/detour-gateway/detour/router/provider/gemini/geminitest"
+	"github.com/detour-gateway/detour/router/provider/ollama/ollamatest"
 	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
 )
 
@@ -76,6 +79,20 @@ var upstreams = []upstream{
 			replies = append(replies, rep)
 		}
 		return entry("gemini/gemini-3-pro-preview", geminitest.New(t, replies...).URL)
+	}},
+	{"ollama", func(t *testing.T, rs ...canned) string {
+		var replies []ollamatest.Reply
+		for _, r := range rs {
+			rep := ollamatest.Reply{Text: r.text}
+			for _, c := range r.toolCalls {
+				rep.ToolCalls = append(rep.ToolCalls, ollamatest.ToolCall{Name: c.name, Args: c.args})
+			}
+			if r.lengthHit {
+				rep.StopReason = "length"
+			}
+			replies = append(replies, rep)
+		}
+		return entry("ollama/llama3.2", ollamatest.New(t, replies...).URL)
 	}},
 }
 
@@ -254,4 +271,89 @@ func TestConformance(t *testing.T) {
 
 func msgs(m ...openai.ChatCompletionMessageParamUnion) []openai.ChatCompletionMessageParamUnion {
 	return m
+}
+
+// TestFailoverAcrossFormats: one group of three deployments speaking three
+// wire formats; the first two fail the way their providers do, and the
+// client gets one clean OpenAI answer from the third.
+func TestFailoverAcrossFormats(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
+			claude := anthropictest.New(t, anthropictest.Overloaded())
+			gem := geminitest.New(t, geminitest.RateLimited("17s"))
+			llama := ollamatest.New(t, ollamatest.Reply{Text: "Answered locally."})
+			// Weights fix the order under the test's constant rand: Anthropic,
+			// then Gemini, then Ollama.
+			gw := start(t, fmt.Sprintf(`model_list:
+  - model_name: m
+    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: %q, weight: 100}
+  - model_name: m
+    litellm_params: {model: gemini/gemini-2.5-flash, api_base: %q, weight: 10}
+  - model_name: m
+    litellm_params: {model: ollama/llama3.2, api_base: %q, weight: 1}
+router_settings: {num_retries: 2}
+`, claude.URL, gem.URL, llama.URL))
+			var resp *http.Response
+			var text, finish string
+			p := params("m")
+			if stream {
+				s := gw.client.Chat.Completions.NewStreaming(context.Background(), p, option.WithResponseInto(&resp))
+				var acc openai.ChatCompletionAccumulator
+				for s.Next() {
+					acc.AddChunk(s.Current())
+				}
+				if err := s.Err(); err != nil {
+					t.Fatal(err)
+				}
+				text, finish = acc.Choices[0].Message.Content, acc.Choices[0].FinishReason
+			} else {
+				c, err := gw.client.Chat.Completions.New(context.Background(), p, option.WithResponseInto(&resp))
+				if err != nil {
+					t.Fatal(err)
+				}
+				text, finish = c.Choices[0].Message.Content, c.Choices[0].FinishReason
+			}
+			if text != "Answered locally." || finish != "stop" {
+				t.Errorf("got %q (%s), want Ollama's clean answer", text, finish)
+			}
+			if resp.Header.Get("X-Detour-Attempts") != "3" || resp.Header.Get("X-Detour-Provider") != "ollama" {
+				t.Errorf("attempts %s provider %s, want 3 and ollama", resp.Header.Get("X-Detour-Attempts"), resp.Header.Get("X-Detour-Provider"))
+			}
+			if claude.Count() != 1 || gem.Count() != 1 || llama.Count() != 1 {
+				t.Errorf("calls: anthropic %d, gemini %d, ollama %d; want one each", claude.Count(), gem.Count(), llama.Count())
+			}
+			logs := gw.logs.String()
+			for _, class := range []string{"server_error 529", "rate_limited 429", "ok 200"} {
+				if !strings.Contains(logs, class) {
+					t.Errorf("log lacks %q:\n%s", class, logs)
+				}
+			}
+		})
+	}
+}
+
+// TestStreamFailsOverFromAnOverloadedEvent: Anthropic answers 200 and then
+// an overloaded_error event before any content. Nothing reached the client
+// yet, so Detour fails over and the client sees only the other answer.
+func TestStreamFailsOverFromAnOverloadedEvent(t *testing.T) {
+	claude := anthropictest.New(t, anthropictest.Reply{Fault: anthropictest.ErrorEventBeforeContent})
+	backup := openaitest.New(t, openaitest.Reply{Text: "From the backup."})
+	gw := start(t, fmt.Sprintf(`model_list:
+  - model_name: m
+    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: %q}
+  - model_name: backup
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %q}
+router_settings: {num_retries: 0, fallbacks: [{m: [backup]}]}
+`, claude.URL, backup.URL))
+	s := gw.client.Chat.Completions.NewStreaming(context.Background(), params("m"))
+	var acc openai.ChatCompletionAccumulator
+	for s.Next() {
+		acc.AddChunk(s.Current())
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := acc.Choices[0].Message.Content; got != "From the backup." || claude.Count() != 1 {
+		t.Errorf("got %q after %d anthropic calls, want the backup's answer after one", got, claude.Count())
+	}
 }

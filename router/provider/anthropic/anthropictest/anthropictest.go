@@ -54,6 +54,10 @@ const (
 	// EndWithoutStop sends the whole stream up to message_delta, then ends
 	// it cleanly without message_stop.
 	EndWithoutStop
+	// ErrorEventBeforeContent answers 200 and message_start, then an
+	// overloaded_error event before any content: the stream a gateway must
+	// still fail over from.
+	ErrorEventBeforeContent
 )
 
 // DefaultText is the answer's text when Reply.Text is empty and the reply
@@ -550,6 +554,11 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, a answer, f
 	start.Content, start.StopReason, start.StopSequence = []any{}, nil, nil
 	start.Usage.OutputTokens = 1
 	send("message_start", encode(messageStart{"message_start", start}))
+	if fault == ErrorEventBeforeContent {
+		send("ping", `{"type": "ping"}`)
+		send("error", OverloadedEvent)
+		return true
+	}
 	if fault == MalformedJSON {
 		send("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_de`)
 		return true
