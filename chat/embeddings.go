@@ -49,12 +49,18 @@ func (r *EmbeddingRequest) Texts() ([]string, error) {
 // EmbeddingResponse is the answer to an EmbeddingRequest.
 type EmbeddingResponse struct {
 	// Object is "list".
-	Object string      `json:"object"`
-	Data   []Embedding `json:"data"`
-	Model  string      `json:"model"`
-	Usage  *Usage      `json:"usage,omitempty"`
+	Object string          `json:"object"`
+	Data   []Embedding     `json:"data"`
+	Model  string          `json:"model"`
+	Usage  *EmbeddingUsage `json:"usage,omitempty"`
 
 	Extra Extra `json:"-"`
+}
+
+// EmbeddingUsage counts the tokens of an embeddings request.
+type EmbeddingUsage struct {
+	PromptTokens int `json:"prompt_tokens"`
+	TotalTokens  int `json:"total_tokens"`
 }
 
 // Embedding is one input's vector.

@@ -60,10 +60,10 @@ func checkEmbeddingRequest(req *chat.EmbeddingRequest) *apiError {
 
 // base64Response is an EmbeddingResponse with base64-encoded vectors.
 type base64Response struct {
-	Object string            `json:"object"`
-	Data   []base64Embedding `json:"data"`
-	Model  string            `json:"model"`
-	Usage  *chat.Usage       `json:"usage,omitempty"`
+	Object string               `json:"object"`
+	Data   []base64Embedding    `json:"data"`
+	Model  string               `json:"model"`
+	Usage  *chat.EmbeddingUsage `json:"usage,omitempty"`
 }
 
 type base64Embedding struct {

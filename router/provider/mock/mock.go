@@ -85,7 +85,7 @@ func (p *Provider) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat
 	if req.Dimensions != nil && *req.Dimensions > 0 {
 		dims = min(*req.Dimensions, 4096)
 	}
-	out := &chat.EmbeddingResponse{Object: "list", Model: p.opts.Model, Usage: &chat.Usage{}}
+	out := &chat.EmbeddingResponse{Object: "list", Model: p.opts.Model, Usage: &chat.EmbeddingUsage{}}
 	for i, t := range texts {
 		sum := sha256.Sum256([]byte(t))
 		vec := make([]float32, dims)

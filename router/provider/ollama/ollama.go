@@ -365,7 +365,7 @@ func (c *Client) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.E
 			Err:     fmt.Errorf("%d embeddings for %d inputs", len(resp.Embeddings), len(texts))}
 	}
 	out := &chat.EmbeddingResponse{Object: "list", Model: resp.Model, Data: make([]chat.Embedding, len(texts)),
-		Usage: &chat.Usage{PromptTokens: resp.PromptEvalCount, TotalTokens: resp.PromptEvalCount}}
+		Usage: &chat.EmbeddingUsage{PromptTokens: resp.PromptEvalCount, TotalTokens: resp.PromptEvalCount}}
 	for i, v := range resp.Embeddings {
 		if v == nil {
 			v = []float32{}
