@@ -40,6 +40,12 @@ const (
 	DefaultListen = "127.0.0.1:4000"
 	// DefaultMaxBodyBytes is detour.max_body_bytes when unset: 32 MiB.
 	DefaultMaxBodyBytes int64 = 32 << 20
+	// DefaultCacheTTL is detour.cache.ttl when unset: 24 hours.
+	DefaultCacheTTL = 24 * time.Hour
+	// DefaultCacheStaleTTL is detour.cache.stale_ttl when unset: 7 days.
+	DefaultCacheStaleTTL = 7 * 24 * time.Hour
+	// DefaultCacheMaxBytes is detour.cache.max_bytes when unset: 512 MiB.
+	DefaultCacheMaxBytes int64 = 512 << 20
 )
 
 // Config is a loaded, valid config file. Defaults are already applied, so a
@@ -291,6 +297,24 @@ type Detour struct {
 	// MaxBodyBytes is the largest request body accepted, in bytes; default
 	// 32 MiB.
 	MaxBodyBytes int64
+	// Cache is detour.cache, the response cache.
+	Cache Cache
+}
+
+// Cache configures the response cache (detour.cache).
+type Cache struct {
+	// Enabled turns the cache on; default true.
+	Enabled bool
+	// Path is the cache file; "" means <user cache dir>/detour/cache.db.
+	Path string
+	// TTL is how long an answer is served fresh, in seconds in the file;
+	// default 24 hours.
+	TTL time.Duration
+	// StaleTTL is how long past TTL an answer is kept for when every
+	// provider fails, in seconds in the file; default 7 days. 0 keeps none.
+	StaleTTL time.Duration
+	// MaxBytes caps the cache file's entries, in bytes; default 512 MiB.
+	MaxBytes int64
 }
 
 // Parse parses and validates a config. On success it returns the config and

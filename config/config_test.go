@@ -137,7 +137,7 @@ func TestParseExample(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Router, wantRouter) {
 		t.Errorf("Router =\n%+v\nwant\n%+v", cfg.Router, wantRouter)
 	}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432}); cfg.Detour != want {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, Cache: defaultCache}); cfg.Detour != want {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	if cfg.Path != "" {
@@ -164,7 +164,7 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Router, want) {
 		t.Errorf("Router = %+v, want %+v", cfg.Router, want)
 	}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20}); cfg.Detour != want {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, Cache: defaultCache}); cfg.Detour != want {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	d := cfg.Models[0]
@@ -716,7 +716,7 @@ func TestDefaultYAML(t *testing.T) {
 		cfg.Router.MaxFallbacks != DefaultMaxFallbacks || cfg.Router.RoutingStrategy != DefaultRoutingStrategy {
 		t.Errorf("DefaultYAML router settings differ from the defaults: %+v", cfg.Router)
 	}
-	if cfg.Detour != (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes}) {
+	if cfg.Detour != (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: defaultCache}) {
 		t.Errorf("Detour = %+v", cfg.Detour)
 	}
 }
@@ -862,5 +862,34 @@ func TestNumCtx(t *testing.T) {
 	var cerr *Error
 	if !errors.As(err, &cerr) || !strings.Contains(cerr.Problems[0].Key, "num_ctx") || cerr.Problems[0].Line != 3 {
 		t.Errorf("err = %v, want a num_ctx problem on line 3", err)
+	}
+}
+
+var defaultCache = Cache{Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes}
+
+func TestCacheSection(t *testing.T) {
+	const models = "model_list:\n  - model_name: demo\n    litellm_params: {model: mock/demo}\n"
+	cfg, _, err := Parse([]byte(models + "detour:\n  cache: {enabled: false, path: /tmp/c.db, ttl: 60, stale_ttl: 0, max_bytes: 2097152}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Cache{Enabled: false, Path: "/tmp/c.db", TTL: time.Minute, StaleTTL: 0, MaxBytes: 2 << 20}
+	if cfg.Detour.Cache != want {
+		t.Errorf("Cache = %+v, want %+v", cfg.Detour.Cache, want)
+	}
+	tests := []struct{ yaml, key string }{
+		{"detour:\n  cache: {enabled: maybe}\n", "detour.cache.enabled"},
+		{"detour:\n  cache: {ttl: 0}\n", "detour.cache.ttl"},
+		{"detour:\n  cache: {max_bytes: 10}\n", "detour.cache.max_bytes"},
+		{"detour:\n  cache: {stale_ttl: -1}\n", "detour.cache.stale_ttl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			_, _, err := Parse([]byte(models + tt.yaml))
+			var cerr *Error
+			if !errors.As(err, &cerr) || cerr.Problems[0].Key != tt.key || cerr.Problems[0].Line != 5 {
+				t.Errorf("err = %v, want a problem with %s on line 5", err, tt.key)
+			}
+		})
 	}
 }

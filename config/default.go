@@ -61,4 +61,10 @@ router_settings:
 detour:
   listen: 127.0.0.1:4000           # where clients connect: http://127.0.0.1:4000/v1
   max_body_bytes: 33554432         # largest request body, in bytes (32 MiB)
+  cache:                           # answers to repeated requests, from a local file
+    enabled: true
+    # path: ~/.cache/detour/cache.db  # default: the user cache directory
+    ttl: 86400                     # seconds an answer is served fresh (24 h)
+    stale_ttl: 604800              # seconds it is kept past that, served only when every provider fails (7 d)
+    max_bytes: 536870912           # size cap in bytes (512 MiB); least recently used answers go first
 `

@@ -271,6 +271,21 @@ func (p *parser) text(v *yaml.Node, key string) (string, bool) {
 	return s, ok
 }
 
+// boolean reads true or false.
+func (p *parser) boolean(v *yaml.Node, key string) (bool, bool) {
+	r := resolve(v)
+	if r == nil || r.Kind != yaml.ScalarNode || r.ShortTag() != "!!bool" {
+		p.errorf(v, key, "must be true or false, got %s", describe(v))
+		return false, false
+	}
+	var b bool
+	if err := r.Decode(&b); err != nil {
+		p.errorf(v, key, "must be true or false, got %s", describe(v))
+		return false, false
+	}
+	return b, true
+}
+
 // name reads a non-empty scalar as text.
 func (p *parser) name(v *yaml.Node, key string) (string, bool) {
 	s, ok := p.text(v, key)
@@ -940,7 +955,8 @@ func (p *parser) unknownGroup(g string) string {
 
 // detour reads the detour: section.
 func (p *parser) detour(n *yaml.Node) Detour {
-	d := Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes}
+	d := Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: Cache{
+		Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes}}
 	p.section(n, "detour", map[string]field{
 		"listen": func(v *yaml.Node, key string) {
 			s, ok := p.text(v, key)
@@ -963,6 +979,38 @@ func (p *parser) detour(n *yaml.Node) Detour {
 				d.MaxBodyBytes = n
 			}
 		},
+		"cache": func(v *yaml.Node, key string) { p.cache(v, key, &d.Cache) },
 	})
 	return d
+}
+
+// cache reads detour.cache into c, which holds the defaults.
+func (p *parser) cache(n *yaml.Node, path string, c *Cache) {
+	p.section(n, path, map[string]field{
+		"enabled": func(v *yaml.Node, key string) {
+			if b, ok := p.boolean(v, key); ok {
+				c.Enabled = b
+			}
+		},
+		"path": func(v *yaml.Node, key string) {
+			if s, ok := p.name(v, key); ok {
+				c.Path = s
+			}
+		},
+		"ttl": func(v *yaml.Node, key string) {
+			if d, ok := p.seconds(v, key, false); ok {
+				c.TTL = d
+			}
+		},
+		"stale_ttl": func(v *yaml.Node, key string) {
+			if d, ok := p.seconds(v, key, true); ok {
+				c.StaleTTL = d
+			}
+		},
+		"max_bytes": func(v *yaml.Node, key string) {
+			if n, ok := p.whole(v, key, 1<<20, math.MaxInt64, "a whole number of bytes ≥ 1048576 (1 MiB)"); ok {
+				c.MaxBytes = n
+			}
+		},
+	})
 }
