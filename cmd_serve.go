@@ -41,7 +41,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("Detour is serving", "url", "http://"+ln.Addr().String()+"/v1", "config", cfg.Path,
 		"model_groups", len(cfg.Groups()), "deployments", len(cfg.Models))
-	return gw.Serve(ctx, ln)
+	err = gw.Serve(ctx, ln)
+	if cerr := gw.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close the cache: %w", cerr)
+	}
+	return err
 }
 
 // loadConfig resolves the config path (flag, then $DETOUR_CONFIG, then the

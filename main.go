@@ -5,6 +5,7 @@
 //	detour serve [--config FILE] [--addr HOST:PORT]   run the gateway headless
 //	detour config check [FILE]                        validate a config file
 //	detour keys set NAME | list | rm NAME             manage keys in the OS keychain
+//	detour cache stats | clear                        show or empty the response cache
 //	detour version                                    print the version
 package main
 
@@ -33,6 +34,7 @@ Usage:
   detour keys set NAME                              store a key (read from stdin) in the OS keychain
   detour keys list                                  show which keys are set (never their values)
   detour keys rm NAME                               delete a key from the OS keychain
+  detour cache stats | clear                        show or empty the response cache
   detour version                                    print the version
 
 Run 'detour COMMAND --help' for a command's options.
@@ -75,6 +77,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		err = c.config(args)
 	case "keys":
 		err = c.keysCmd(ctx, args)
+	case "cache":
+		err = c.cacheCmd(args)
 	case "version", "--version":
 		fmt.Fprintln(c.stdout, "detour", buildVersion())
 	case "help", "-h", "--help":

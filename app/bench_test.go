@@ -67,6 +67,5 @@ func pct(sorted []time.Duration, p int) time.Duration {
 }
 
 func startBenchGateway(b *testing.B, upstream string) string {
-	_, url, _ := serve(b, "model_list:\n  - model_name: bench\n    litellm_params: {model: openai/gpt-4o, api_base: "+upstream+"}\n", app.Options{})
-	return url
+	return serve(b, "model_list:\n  - model_name: bench\n    litellm_params: {model: openai/gpt-4o, api_base: "+upstream+"}\n", app.Options{}, false).url
 }

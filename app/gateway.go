@@ -12,9 +12,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
+	"github.com/detour-gateway/detour/cache"
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/clock"
 	"github.com/detour-gateway/detour/config"
@@ -61,6 +63,7 @@ type Gateway struct {
 	router atomic.Pointer[router.Router]
 	api    *server.Server
 	config *config.Config
+	cache  *cache.Cache // nil when disabled or unavailable
 }
 
 // New builds a Gateway from a loaded config.
@@ -92,8 +95,65 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.router.Store(r)
-	g.api = server.New(server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes})
+	g.cache = openCache(cfg.Detour.Cache, o)
+	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes}
+	if g.cache != nil {
+		sopts.Cache = g.cache
+	}
+	g.api = server.New(sopts)
 	return g, nil
+}
+
+// CachePath returns where the response cache of c lives: c.Path, else
+// <user cache dir>/detour/cache.db.
+func CachePath(c config.Cache) (string, error) {
+	if c.Path != "" {
+		return c.Path, nil
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("find the user cache directory: %w; set detour.cache.path", err)
+	}
+	return filepath.Join(dir, "detour", "cache.db"), nil
+}
+
+// openCache opens the response cache, or returns nil: a cache that cannot
+// be opened (another Detour holds it, the disk is read-only) must not stop
+// the gateway, which then runs without one and says why.
+func openCache(c config.Cache, o Options) *cache.Cache {
+	if !c.Enabled {
+		return nil
+	}
+	path, err := CachePath(c)
+	if err == nil {
+		stale := c.StaleTTL
+		if stale == 0 {
+			stale = -1 // config's 0 keeps nothing stale; the cache's 0 means its default
+		}
+		var rc *cache.Cache
+		rc, err = cache.Open(path, cache.Options{TTL: c.TTL, StaleTTL: stale, MaxBytes: c.MaxBytes, Clock: o.Clock, Logger: o.Logger})
+		if err == nil {
+			return rc
+		}
+	}
+	msg := "running without a response cache"
+	if errors.Is(err, cache.ErrLocked) {
+		msg += ": another Detour is using it"
+	}
+	o.Logger.Warn(msg, "path", path, "err", err)
+	return nil
+}
+
+// Cache returns the response cache, nil when there is none.
+func (g *Gateway) Cache() *cache.Cache { return g.cache }
+
+// Close releases what the gateway holds: it writes out and closes the
+// response cache. Call it after Serve returns.
+func (g *Gateway) Close() error {
+	if g.cache == nil {
+		return nil
+	}
+	return g.cache.Close()
 }
 
 // Handler returns the gateway's HTTP API.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -51,33 +52,46 @@ type gateway struct {
 	cfg    *config.Config
 	logs   *syncBuffer
 	client openai.Client
+	gw     *app.Gateway
+	clock  *clock.Fake
 }
 
 // start runs a real gateway on 127.0.0.1:0 with the config in yaml, and an
 // OpenAI SDK client pointed at it. Backoff and cooldown waits use a fake
 // clock, so they take no time.
-func start(t *testing.T, yaml string) *gateway {
+func start(t *testing.T, yaml string) *gateway { return startWith(t, yaml, false) }
+
+// startCached is start with the response cache on, in the test's temp dir.
+func startCached(t *testing.T, yaml string) *gateway { return startWith(t, yaml, true) }
+
+func startWith(t *testing.T, yaml string, withCache bool) *gateway {
 	t.Helper()
 	logs := &syncBuffer{}
-	g := &gateway{logs: logs}
-	g.cfg, g.url, _ = serve(t, yaml, app.Options{
+	clk := clock.NewFake(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
+	s := serve(t, yaml, app.Options{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
-		Clock:  clock.NewFake(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)),
+		Clock:  clk,
 		Rand:   func() float64 { return 0.5 },
-	})
+	}, withCache)
+	g := &gateway{logs: logs, cfg: s.cfg, url: s.url, gw: s.gw, clock: clk}
 	g.client = openai.NewClient(option.WithBaseURL(g.url), option.WithAPIKey("client-side-key-unused"), option.WithMaxRetries(0))
 	return g
 }
 
 // serve runs a gateway for yaml on 127.0.0.1:0 until the test ends, with
-// upstreamKey as the key of every provider and no environment. It returns the parsed
-// config, the base URL ("…/v1") and a func that shuts the gateway down
-// gracefully and returns Serve's error.
-func serve(t testing.TB, yaml string, o app.Options) (*config.Config, string, func() error) {
+// upstreamKey as the key of every provider and no environment. The response
+// cache is off unless withCache, when it lives in the test's temp dir. It
+// returns the parsed config, the base URL ("…/v1") and a func that shuts
+// the gateway down gracefully and returns Serve's error.
+func serve(t testing.TB, yaml string, o app.Options, withCache bool) *served {
 	t.Helper()
 	cfg, _, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatalf("config: %v", err)
+	}
+	cfg.Detour.Cache.Enabled = withCache
+	if cfg.Detour.Cache.Path == "" {
+		cfg.Detour.Cache.Path = filepath.Join(t.TempDir(), "cache.db")
 	}
 	keys := keystore.NewMemory()
 	for _, name := range []string{"openai", "azure", "anthropic", "gemini"} {
@@ -104,7 +118,10 @@ func serve(t testing.TB, yaml string, o app.Options) (*config.Config, string, fu
 	var once sync.Once
 	var serveErr error
 	stop := func() error {
-		once.Do(func() { cancel(); serveErr = <-done })
+		once.Do(func() {
+			cancel()
+			serveErr = errors.Join(<-done, gw.Close())
+		})
 		return serveErr
 	}
 	t.Cleanup(func() {
@@ -112,7 +129,15 @@ func serve(t testing.TB, yaml string, o app.Options) (*config.Config, string, fu
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return cfg, "http://" + ln.Addr().String() + "/v1", stop
+	return &served{cfg: cfg, url: "http://" + ln.Addr().String() + "/v1", gw: gw, stop: stop}
+}
+
+// served is a gateway running for a test.
+type served struct {
+	cfg  *config.Config
+	url  string // the API base, "…/v1"
+	gw   *app.Gateway
+	stop func() error
 }
 
 func params(model string) openai.ChatCompletionNewParams {
@@ -390,7 +415,8 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 
 func TestShutdownLetsStreamsFinish(t *testing.T) {
 	up := openaitest.New(t, openaitest.Reply{Text: "slow but complete", Delay: 300 * time.Millisecond})
-	_, url, stop := serve(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o"), app.Options{})
+	s := serve(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o"), app.Options{}, false)
+	url, stop := s.url, s.stop
 	client := openai.NewClient(option.WithBaseURL(url), option.WithAPIKey("x"), option.WithMaxRetries(0))
 	got := make(chan string, 1)
 	go func() {
@@ -425,6 +451,7 @@ func TestMockFailRateUnderTheDefaultRand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Detour.Cache.Enabled = false
 	gw, err := app.New(cfg, app.Options{Keys: keystore.NewMemory(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -25,17 +25,23 @@ type exchange struct {
 	group  string
 	stream bool
 	status int
+	cache  string // the x-detour-cache value, "" without a cache
 	trace  *router.Trace
 	err    error // a failure after the stream started
 }
 
-// chatCompletions serves POST /v1/chat/completions: decode, route, answer.
+// chatCompletions serves POST /v1/chat/completions: decode, look in the
+// cache, route, answer, store.
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	ex := &exchange{id: s.opts.NewID(), start: time.Now()}
 	w.Header().Set("X-Detour-Request-Id", ex.id)
 	defer s.logExchange(ex)
 
 	req, apiErr := s.decodeRequest(w, r)
+	var policy cachePolicy
+	if apiErr == nil {
+		policy, apiErr = readCachePolicy(r.Header, req)
+	}
 	if apiErr != nil {
 		ex.status = apiErr.Status
 		writeError(w, apiErr)
@@ -43,13 +49,31 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	ex.group, ex.stream = req.Model, req.Stream
 	rt := s.opts.Router()
+
+	cu := s.useCache(rt, req, policy)
+	if cu.on {
+		ex.cache = cacheMiss
+		if policy.noRead {
+			ex.cache = cacheBypass
+		} else if a, resp := s.lookup(cu.key, policy.maxAge, false); a != nil {
+			ex.cache, ex.status = cacheHit, s.replay(w, req, a, resp, cacheHit)
+			return
+		} else {
+			s.opts.Cache.RecordMiss()
+		}
+		w.Header().Set("X-Detour-Cache", ex.cache)
+	}
+
 	if req.Stream {
-		s.streamAnswer(w, r, rt, req, ex)
+		s.streamAnswer(w, r, rt, req, ex, cu)
 		return
 	}
 	resp, tr, err := rt.Chat(r.Context(), req)
 	ex.trace = tr
 	if err != nil {
+		if s.serveStale(w, req, cu, err, ex) {
+			return
+		}
 		ex.status = s.writeRouteError(w, req.Model, tr, err)
 		return
 	}
@@ -58,34 +82,34 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	setRouteHeaders(w.Header(), tr)
 	ex.status = writeJSON(w, resp)
+	s.store(cu, tr, resp)
 }
 
 // streamAnswer routes a streamed request and relays its chunks as SSE.
 // The status line waits until routing found an upstream with content, so
 // a request that fails everywhere gets a real error status; a failure
-// after that ends the stream with an error event.
-func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router.Router, req *chat.Request, ex *exchange) {
+// after that ends the stream with an error event. A stream that ends
+// cleanly is assembled and stored in the cache.
+func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router.Router, req *chat.Request, ex *exchange, cu cacheUse) {
 	stream, tr, err := rt.Stream(r.Context(), req)
 	ex.trace = tr
 	if err != nil {
+		if s.serveStale(w, req, cu, err, ex) {
+			return
+		}
 		ex.status = s.writeRouteError(w, req.Model, tr, err)
 		return
 	}
 	defer stream.Close()
-	h := w.Header()
-	setRouteHeaders(h, tr)
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	setRouteHeaders(w.Header(), tr)
+	out := startSSE(w)
 	ex.status = http.StatusOK
-	rc := http.NewResponseController(w)
-	var buf []byte
+	var whole chat.Assembler
 	for {
 		c, err := stream.Recv()
 		if err == io.EOF {
-			io.WriteString(w, "data: [DONE]\n\n")
-			rc.Flush()
+			out.done()
+			s.store(cu, tr, whole.Response())
 			return
 		}
 		if err != nil {
@@ -93,26 +117,54 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 			pe := provider.AsError(err)
 			e := upstreamError(pe, len(tr.Attempts))
 			e.Body.Message = "the stream broke after it started: " + pe.Message
-			b, _ := json.Marshal(e)
-			fmt.Fprintf(w, "data: %s\n\n", b)
-			rc.Flush()
+			out.send(e)
 			return
 		}
 		if c.Model == "" {
 			c.Model = tr.Answered.Model
 		}
-		b, err := json.Marshal(c)
-		if err != nil {
-			ex.err = err
-			return
-		}
-		buf = append(append(append(buf[:0], "data: "...), b...), "\n\n"...)
-		if _, err := w.Write(buf); err != nil {
+		whole.Add(c)
+		if err := out.send(c); err != nil {
 			ex.err = fmt.Errorf("client went away: %w", err)
 			return // Close cancels the upstream call
 		}
-		rc.Flush()
 	}
+}
+
+// sseWriter writes server-sent events, flushing each one.
+type sseWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf []byte
+}
+
+// startSSE writes the headers of an event stream.
+func startSSE(w http.ResponseWriter) *sseWriter {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return &sseWriter{w: w, rc: http.NewResponseController(w)}
+}
+
+// send writes v as one "data:" event.
+func (o *sseWriter) send(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	o.buf = append(append(append(o.buf[:0], "data: "...), b...), "\n\n"...)
+	if _, err := o.w.Write(o.buf); err != nil {
+		return err
+	}
+	return o.rc.Flush()
+}
+
+// done ends the stream as OpenAI does.
+func (o *sseWriter) done() {
+	io.WriteString(o.w, "data: [DONE]\n\n")
+	o.rc.Flush()
 }
 
 // writeRouteError writes the client's error for a routing failure and

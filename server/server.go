@@ -38,6 +38,8 @@ type Options struct {
 	MaxBodyBytes int64
 	// NewID returns a request id. Nil means 12 random bytes in hex.
 	NewID func() string
+	// Cache answers repeated requests. Nil means no cache.
+	Cache Cache
 }
 
 // Server serves Detour's HTTP API.

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/detour-gateway/detour/cache"
+	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/router"
+	"github.com/detour-gateway/detour/router/provider"
+)
+
+// Cache is what the server needs of the response cache; *cache.Cache
+// implements it.
+type Cache interface {
+	Get(key [32]byte, maxAge time.Duration, allowStale bool) (cache.Entry, error)
+	Put(key [32]byte, value []byte, ttl time.Duration, saved float64)
+	RecordMiss()
+}
+
+// Values of the x-detour-cache response header.
+const (
+	cacheHit    = "HIT"
+	cacheMiss   = "MISS"
+	cacheBypass = "BYPASS"
+	cacheStale  = "STALE"
+)
+
+// cachePolicy is what one request asks of the cache: from the
+// Cache-Control and x-detour-cache headers and LiteLLM's body field
+// "cache": {"no-cache", "no-store", "ttl", "s-maxage", "namespace"}.
+type cachePolicy struct {
+	noRead, noWrite bool
+	maxAge          time.Duration // accept only younger entries; 0 = any fresh one
+	ttl             time.Duration // this answer's lifetime; 0 = the configured TTL
+	namespace       string
+}
+
+// readCachePolicy reads the request's cache directives and removes the body
+// field, which no provider would accept.
+func readCachePolicy(h http.Header, req *chat.Request) (cachePolicy, *apiError) {
+	var p cachePolicy
+	if strings.EqualFold(strings.TrimSpace(h.Get("X-Detour-Cache")), "bypass") {
+		p.noRead, p.noWrite = true, true
+	}
+	for _, d := range strings.Split(h.Get("Cache-Control"), ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(strings.ToLower(d)), "=")
+		switch name {
+		case "no-cache":
+			p.noRead = true
+		case "no-store":
+			p.noWrite = true
+		case "max-age":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 0 {
+				return p, invalidRequest(fmt.Sprintf("Cache-Control max-age must be a whole number of seconds, got %q", value), "")
+			}
+			p.maxAge = time.Duration(n) * time.Second
+			if n == 0 {
+				p.noRead = true
+			}
+		}
+	}
+	raw, ok := req.Extra["cache"]
+	if !ok {
+		return p, nil
+	}
+	delete(req.Extra, "cache")
+	var body struct {
+		NoCache   bool     `json:"no-cache"`
+		NoStore   bool     `json:"no-store"`
+		TTL       *float64 `json:"ttl"`
+		SMaxAge   *float64 `json:"s-maxage"`
+		Namespace string   `json:"namespace"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return p, invalidRequest(`cache must be an object like {"no-cache": true, "ttl": 600, "namespace": "team-a"}`, "cache")
+	}
+	p.noRead = p.noRead || body.NoCache
+	p.noWrite = p.noWrite || body.NoStore
+	p.namespace = body.Namespace
+	if body.TTL != nil {
+		if *body.TTL <= 0 {
+			return p, invalidRequest("cache.ttl must be a number of seconds > 0", "cache.ttl")
+		}
+		p.ttl = time.Duration(*body.TTL * float64(time.Second))
+	}
+	if body.SMaxAge != nil {
+		if *body.SMaxAge < 0 {
+			return p, invalidRequest("cache.s-maxage must be a number of seconds ≥ 0", "cache.s-maxage")
+		}
+		p.maxAge = time.Duration(*body.SMaxAge * float64(time.Second))
+	}
+	return p, nil
+}
+
+// cachedAnswer is what the cache stores for one answer: the whole answer
+// in the non-streamed shape, and who gave it.
+type cachedAnswer struct {
+	Group      string          `json:"group"`
+	Provider   string          `json:"provider"`
+	Deployment string          `json:"deployment"`
+	Response   json.RawMessage `json:"response"`
+}
+
+// cacheable reports whether resp is a complete, successful answer worth
+// keeping: every choice ended with stop, length or tool_calls.
+func cacheable(resp *chat.Response) bool {
+	if len(resp.Choices) == 0 {
+		return false
+	}
+	for _, c := range resp.Choices {
+		switch c.FinishReason {
+		case "stop", "length", "tool_calls":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// cacheUse is one request's use of the cache.
+type cacheUse struct {
+	on     bool // a cache is configured and the request can use it
+	key    [32]byte
+	policy cachePolicy
+}
+
+// useCache decides whether req can use the cache and computes its key.
+// Requests for unknown groups never reach the cache: they get a 404.
+func (s *Server) useCache(rt *router.Router, req *chat.Request, p cachePolicy) cacheUse {
+	if s.opts.Cache == nil || !slices.Contains(rt.Groups(), req.Model) {
+		return cacheUse{}
+	}
+	key, err := cache.Key(req.Model, p.namespace, req)
+	if err != nil {
+		return cacheUse{}
+	}
+	return cacheUse{on: true, key: key, policy: p}
+}
+
+// store hands resp to the cache. The cache writes in the background, so
+// this never delays the answer.
+func (s *Server) store(cu cacheUse, tr *router.Trace, resp *chat.Response) {
+	if !cu.on || cu.policy.noWrite || !cacheable(resp) {
+		return
+	}
+	body, err := json.Marshal(resp)
+	if err != nil {
+		return
+	}
+	d := tr.Answered
+	value, err := json.Marshal(cachedAnswer{Group: d.Group, Provider: d.Provider, Deployment: d.ID, Response: body})
+	if err != nil {
+		return
+	}
+	s.opts.Cache.Put(cu.key, value, cu.policy.ttl, 0)
+}
+
+// lookup returns the cached answer for key, or nil.
+func (s *Server) lookup(key [32]byte, maxAge time.Duration, allowStale bool) (*cachedAnswer, *chat.Response) {
+	e, err := s.opts.Cache.Get(key, maxAge, allowStale)
+	if err != nil {
+		return nil, nil
+	}
+	var a cachedAnswer
+	var resp chat.Response
+	if json.Unmarshal(e.Value, &a) != nil || json.Unmarshal(a.Response, &resp) != nil {
+		return nil, nil
+	}
+	return &a, &resp
+}
+
+// serveStale answers from an expired entry when every provider failed for
+// a reason that is not the request's own fault. It reports whether it
+// answered.
+func (s *Server) serveStale(w http.ResponseWriter, req *chat.Request, cu cacheUse, err error, ex *exchange) bool {
+	var pe *provider.Error
+	if !cu.on || cu.policy.noRead || !errors.As(err, &pe) || pe.Class.Final() {
+		return false
+	}
+	a, resp := s.lookup(cu.key, 0, true)
+	if a == nil {
+		return false
+	}
+	ex.cache, ex.err = cacheStale, err
+	ex.status = s.replay(w, req, a, resp, cacheStale)
+	return true
+}
+
+// replay answers from the cache, as JSON or as a stream, and returns the
+// status written.
+func (s *Server) replay(w http.ResponseWriter, req *chat.Request, a *cachedAnswer, resp *chat.Response, state string) int {
+	h := w.Header()
+	h.Set("X-Detour-Cache", state)
+	h.Set("X-Detour-Provider", a.Provider)
+	h.Set("X-Detour-Deployment", a.Deployment)
+	h.Set("X-Detour-Model-Group", a.Group)
+	h.Set("X-Detour-Attempts", "0")
+	h.Set("X-Detour-Fallbacks", "0")
+	h.Set("X-Detour-Cost", "0")
+	if !req.Stream {
+		return writeJSON(w, resp)
+	}
+	out := startSSE(w)
+	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+	for _, c := range chat.Chunks(resp, includeUsage) {
+		if out.send(c) != nil {
+			return http.StatusOK
+		}
+	}
+	out.done()
+	return http.StatusOK
+}
