@@ -28,11 +28,8 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -53,9 +50,6 @@ const APIVersion = "2023-06-01"
 // gives one. The Messages API requires the field; 4096 is an answer length
 // every Claude model supports.
 const DefaultMaxTokens = 4096
-
-// maxResponseBytes bounds a non-streamed answer or an error body. 64 MiB.
-const maxResponseBytes = 64 << 20
 
 // Options configure a Client.
 type Options struct {
@@ -114,10 +108,9 @@ func (c *Client) Chat(ctx context.Context, req *chat.Request) (*chat.Response, e
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return nil, provider.TransportError(fmt.Errorf("read answer from %s: %w", c.opts.Name, err))
+	body, perr := provider.ReadAnswer(resp, c.opts.Name, "answer")
+	if perr != nil {
+		return nil, perr
 	}
 	out, err := decodeResponse(body, c.opts.Model, c.opts.Now().Unix())
 	if err != nil {
@@ -149,34 +142,22 @@ func (c *Client) send(ctx context.Context, req *chat.Request, streaming bool) (*
 	if err != nil {
 		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "the request could not be encoded", Err: err}
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "invalid api_base for " + c.opts.Name, Err: err}
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Anthropic-Version", APIVersion)
+	accept := "application/json"
 	if streaming {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
+		accept = "text/event-stream"
 	}
-	if c.opts.Key != nil {
-		key, err := c.opts.Key(ctx)
-		if err != nil {
-			return nil, &provider.Error{Class: provider.Auth, Message: err.Error(), Err: err, Local: true}
-		}
-		if key != "" {
-			hreq.Header.Set("X-Api-Key", key)
-		}
+	hreq, perr := provider.NewRequest(ctx, c.opts.Name, c.endpoint, body, accept)
+	if perr != nil {
+		return nil, perr
 	}
-	resp, err := c.opts.HTTPClient.Do(hreq)
-	if err != nil {
-		return nil, provider.TransportError(err)
+	hreq.Header.Set("Anthropic-Version", APIVersion)
+	if perr := provider.SetKey(ctx, c.opts.Key, func(key string) { hreq.Header.Set("X-Api-Key", key) }); perr != nil {
+		return nil, perr
 	}
-	if resp.StatusCode == http.StatusOK {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	errBody, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	return nil, Classify(c.opts.Name, resp.StatusCode, resp.Header, errBody, c.opts.Now())
+	return provider.Send(c.opts.HTTPClient, hreq, c.classify)
+}
+
+// classify is Classify for this client's provider, at the client's time.
+func (c *Client) classify(status int, header http.Header, body []byte) *provider.Error {
+	return Classify(c.opts.Name, status, header, body, c.opts.Now())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/anthropic"
 	"github.com/detour-gateway/detour/router/provider/anthropic/anthropictest"
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
 
 const (
@@ -38,20 +39,11 @@ func newClientWith(o anthropic.Options) *anthropic.Client {
 	return anthropic.New(o)
 }
 
-func request(t *testing.T, body string) *chat.Request {
-	t.Helper()
-	var r chat.Request
-	if err := json.Unmarshal([]byte(body), &r); err != nil {
-		t.Fatal(err)
-	}
-	return &r
-}
-
 const hello = `{"model":"main-llm","messages":[{"role":"user","content":"hi"}]}`
 
 func TestChatHeaders(t *testing.T) {
 	up := anthropictest.New(t)
-	resp, err := newClient(up.URL).Chat(context.Background(), request(t, hello))
+	resp, err := newClient(up.URL).Chat(context.Background(), providertest.ParseRequest(t, hello))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +84,7 @@ func TestMaxTokens(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up := anthropictest.New(t)
 			c := newClientWith(anthropic.Options{BaseURL: up.URL, MaxOutputTokens: tt.maxOutput})
-			req := request(t, `{"model":"m","messages":[{"role":"user","content":"hi"}]`+tt.fields+`}`)
+			req := providertest.ParseRequest(t, `{"model":"m","messages":[{"role":"user","content":"hi"}]`+tt.fields+`}`)
 			if _, err := c.Chat(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
@@ -105,11 +97,11 @@ func TestMaxTokens(t *testing.T) {
 
 func TestDefaultBaseURL(t *testing.T) {
 	var got string
-	c := anthropic.New(anthropic.Options{Model: model, HTTPClient: &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+	c := anthropic.New(anthropic.Options{Model: model, HTTPClient: &http.Client{Transport: providertest.RoundTripFunc(func(r *http.Request) (*http.Response, error) {
 		got = r.URL.String()
 		return nil, errors.New("no network in tests")
 	})}})
-	_, err := c.Chat(context.Background(), request(t, hello))
+	_, err := c.Chat(context.Background(), providertest.ParseRequest(t, hello))
 	if got != "https://api.anthropic.com/v1/messages" {
 		t.Errorf("posted to %q", got)
 	}
@@ -117,10 +109,6 @@ func TestDefaultBaseURL(t *testing.T) {
 		t.Errorf("err = %v (message %q)", err, pe.Message)
 	}
 }
-
-type roundTrip func(*http.Request) (*http.Response, error)
-
-func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestLocalBadRequests checks that requests Anthropic cannot take fail
 // before anything is sent, with a message naming the field.
@@ -158,7 +146,7 @@ func TestLocalBadRequests(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up := anthropictest.New(t)
 			for _, stream := range []bool{false, true} {
-				req := request(t, tt.body)
+				req := providertest.ParseRequest(t, tt.body)
 				var err error
 				if stream {
 					_, err = newClient(up.URL).Stream(context.Background(), req)
@@ -185,7 +173,7 @@ func TestKeyError(t *testing.T) {
 	c := newClientWith(anthropic.Options{BaseURL: up.URL, Key: func(context.Context) (string, error) {
 		return "", errors.New("no key for anthropic in the keychain")
 	}})
-	_, err := c.Chat(context.Background(), request(t, hello))
+	_, err := c.Chat(context.Background(), providertest.ParseRequest(t, hello))
 	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.Class != provider.Auth || !pe.Local {
 		t.Fatalf("err = %#v, want a local auth error", err)
@@ -244,10 +232,10 @@ func TestErrorClasses(t *testing.T) {
 					t.Errorf("client message leaks: %q", pe.Message)
 				}
 			}
-			_, err := c.Chat(context.Background(), request(t, hello))
+			_, err := c.Chat(context.Background(), providertest.ParseRequest(t, hello))
 			check(err)
 			if tt.reply.Fault == anthropictest.NoFault { // the same failure before a stream starts
-				s, err := c.Stream(context.Background(), request(t, hello))
+				s, err := c.Stream(context.Background(), providertest.ParseRequest(t, hello))
 				if err == nil {
 					s.Close()
 				}
@@ -274,7 +262,7 @@ func TestMidStreamErrorClasses(t *testing.T) {
 			body := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n" +
 				"event: error\ndata: " + anthropictest.ErrorBody(tt.errType, "went wrong, see https://status.example.com") + "\n\n"
 			s := streamOf(t, body)
-			_, err := readAll(s)
+			_, err := providertest.Collect(s)
 			var pe *provider.Error
 			if !errors.As(err, &pe) || pe.Class != tt.class || pe.Status != http.StatusOK {
 				t.Fatalf("err = %v, want %s with status 200", err, tt.class)
@@ -289,32 +277,16 @@ func TestMidStreamErrorClasses(t *testing.T) {
 // streamOf opens a stream whose 200 body is body.
 func streamOf(t *testing.T, body string) provider.Stream {
 	t.Helper()
-	c := newClientWith(anthropic.Options{BaseURL: "http://upstream.invalid", HTTPClient: &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+	c := newClientWith(anthropic.Options{BaseURL: "http://upstream.invalid", HTTPClient: &http.Client{Transport: providertest.RoundTripFunc(func(r *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 			Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
 	})}})
-	s, err := c.Stream(context.Background(), request(t, `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`))
+	s, err := c.Stream(context.Background(), providertest.ParseRequest(t, `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// readAll reads s to its end and returns the chunks and the error that
-// ended it (nil for io.EOF).
-func readAll(s provider.Stream) ([]*chat.Chunk, error) {
-	var chunks []*chat.Chunk
-	for {
-		c, err := s.Recv()
-		if err == io.EOF {
-			return chunks, nil
-		}
-		if err != nil {
-			return chunks, err
-		}
-		chunks = append(chunks, c)
-	}
 }
 
 func TestStreamEvents(t *testing.T) {
@@ -330,7 +302,7 @@ func TestStreamEvents(t *testing.T) {
 		"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n" +
 		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"input_tokens\":12,\"output_tokens\":9}}\n\n" +
 		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
-	chunks, err := readAll(streamOf(t, body))
+	chunks, err := providertest.Collect(streamOf(t, body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,12 +332,12 @@ func TestStreamFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := anthropictest.New(t, anthropictest.Reply{Fault: tt.fault, Text: "one two three"})
-			s, err := newClient(up.URL).Stream(context.Background(), request(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+			s, err := newClient(up.URL).Stream(context.Background(), providertest.ParseRequest(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			_, err = readAll(s)
+			_, err = providertest.Collect(s)
 			if err == nil {
 				t.Fatal("stream ended cleanly, want a failure")
 			}
@@ -380,7 +352,7 @@ func TestStreamFaults(t *testing.T) {
 }
 
 func TestStreamBeforeMessageStart(t *testing.T) {
-	_, err := readAll(streamOf(t, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n"))
+	_, err := providertest.Collect(streamOf(t, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n"))
 	if pe := provider.AsError(err); pe.Class != provider.ServerError {
 		t.Errorf("err = %v, want server_error", err)
 	}
@@ -389,7 +361,7 @@ func TestStreamBeforeMessageStart(t *testing.T) {
 func TestStreamStallEndsWithContext(t *testing.T) {
 	up := anthropictest.New(t, anthropictest.Reply{Fault: anthropictest.StallMidStream, Text: "one two"})
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := newClient(up.URL).Stream(ctx, request(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	s, err := newClient(up.URL).Stream(ctx, providertest.ParseRequest(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,12 +381,12 @@ func TestStreamDeadlineIsTimeout(t *testing.T) {
 	up := anthropictest.New(t, anthropictest.Reply{Fault: anthropictest.StallMidStream, Text: "one two"})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	s, err := newClient(up.URL).Stream(ctx, request(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	s, err := newClient(up.URL).Stream(ctx, providertest.ParseRequest(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	_, err = readAll(s)
+	_, err = providertest.Collect(s)
 	if pe := provider.AsError(err); pe.Class != provider.Timeout {
 		t.Errorf("class = %s, want timeout (%v)", pe.Class, err)
 	}
@@ -422,7 +394,7 @@ func TestStreamDeadlineIsTimeout(t *testing.T) {
 
 func TestCloseTwice(t *testing.T) {
 	up := anthropictest.New(t)
-	s, err := newClient(up.URL).Stream(context.Background(), request(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	s, err := newClient(up.URL).Stream(context.Background(), providertest.ParseRequest(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +410,7 @@ func TestCloseTwice(t *testing.T) {
 }
 
 func TestConnectionRefused(t *testing.T) {
-	_, err := newClient("http://"+anthropictest.ClosedAddr(t)).Chat(context.Background(), request(t, hello))
+	_, err := newClient("http://"+providertest.ClosedAddr(t)).Chat(context.Background(), providertest.ParseRequest(t, hello))
 	if pe := provider.AsError(err); pe.Class != provider.Connection {
 		t.Errorf("class = %s, want connection (%v)", pe.Class, err)
 	}
@@ -448,7 +420,7 @@ func TestSlowFirstByteTimesOut(t *testing.T) {
 	up := anthropictest.New(t, anthropictest.Reply{Delay: time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	_, err := newClient(up.URL).Chat(ctx, request(t, hello))
+	_, err := newClient(up.URL).Chat(ctx, providertest.ParseRequest(t, hello))
 	if pe := provider.AsError(err); pe.Class != provider.Timeout {
 		t.Errorf("class = %s, want timeout (%v)", pe.Class, err)
 	}
@@ -461,7 +433,7 @@ func TestToolRoundTrip(t *testing.T) {
 		anthropictest.Reply{ToolCalls: []anthropictest.ToolCall{{Name: "get_weather", Args: `{"city":"Paris"}`}, {Name: "now_utc"}}},
 		anthropictest.Reply{Text: "Sunny, noon."})
 	c := newClient(up.URL)
-	req := request(t, `{"model":"m","messages":[{"role":"user","content":"Weather and time?"}],`+weatherTools+`}`)
+	req := providertest.ParseRequest(t, `{"model":"m","messages":[{"role":"user","content":"Weather and time?"}],`+weatherTools+`}`)
 	first, err := c.Chat(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)

@@ -1,23 +1,16 @@
 package anthropic_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/router/provider/anthropic/anthropictest"
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // png1x1 is a one-pixel PNG, base64 encoded.
 const png1x1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -135,101 +128,12 @@ func TestGolden(t *testing.T) {
 			if up.Count() != 1 {
 				t.Fatalf("upstream got %d requests, want 1", up.Count())
 			}
-			compareGolden(t, filepath.Join("testdata", "requests", tc.name+".json"), up.Requests()[0].Raw)
+			providertest.Golden(t, filepath.Join("testdata", "requests", tc.name+".json"), up.Requests()[0].Raw)
 			got, err := json.Marshal(result)
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, filepath.Join("testdata", "responses", tc.name+".json"), got)
+			providertest.Golden(t, filepath.Join("testdata", "responses", tc.name+".json"), got)
 		})
 	}
-}
-
-// compareGolden compares the JSON got with the golden file at path,
-// structurally, or rewrites the file under -update.
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, got, "", "  "); err != nil {
-		t.Fatalf("%s: result is not JSON: %v\n%s", path, err, got)
-	}
-	pretty.WriteByte('\n')
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	var g, w any
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(want, &w); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if !reflect.DeepEqual(g, w) {
-		wantPretty, _ := json.MarshalIndent(w, "", "  ")
-		gotPretty, _ := json.MarshalIndent(g, "", "  ")
-		t.Errorf("%s differs (-want +got; run go test -update to accept):\n%s", path, lineDiff(string(wantPretty), string(gotPretty)))
-	}
-}
-
-// lineDiff is a line diff of a and b: lines only in a marked "-", only in
-// b "+", with two lines of context around each change.
-func lineDiff(a, b string) string {
-	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
-	// lcs[i][j] is the length of the longest common subsequence of x[i:], y[j:].
-	lcs := make([][]int, len(x)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(y)+1)
-	}
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	type line struct {
-		mark byte
-		text string
-	}
-	var lines []line
-	i, j := 0, 0
-	for i < len(x) || j < len(y) {
-		switch {
-		case i < len(x) && j < len(y) && x[i] == y[j]:
-			lines = append(lines, line{' ', x[i]})
-			i, j = i+1, j+1
-		case j < len(y) && (i == len(x) || lcs[i][j+1] >= lcs[i+1][j]):
-			lines = append(lines, line{'+', y[j]})
-			j++
-		default:
-			lines = append(lines, line{'-', x[i]})
-			i++
-		}
-	}
-	var out strings.Builder
-	const context = 2
-	for k, l := range lines {
-		near := false
-		for d := max(0, k-context); d <= min(len(lines)-1, k+context); d++ {
-			if lines[d].mark != ' ' {
-				near = true
-			}
-		}
-		if near {
-			fmt.Fprintf(&out, "%c %s\n", l.mark, l.text)
-		}
-	}
-	return out.String()
 }

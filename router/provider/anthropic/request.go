@@ -288,12 +288,10 @@ func imageSource(u string, i, j int) (*wireSource, *provider.Error) {
 	case strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://"):
 		return &wireSource{Type: "url", URL: u}, nil
 	case strings.HasPrefix(lower, "data:"):
-		meta, data, ok := strings.Cut(u[len("data:"):], ",")
-		media, isBase64 := strings.CutSuffix(strings.ToLower(meta), ";base64")
-		if !ok || !isBase64 {
+		media, data, ok := chat.ParseDataURL(u)
+		if !ok {
 			return nil, badRequest("%s: a data URL must be base64 encoded (data:image/png;base64,…)", field)
 		}
-		media, _, _ = strings.Cut(media, ";")
 		mt, known := imageTypes[media]
 		if !known {
 			return nil, badRequest("%s: image type %q is not supported by Anthropic; use image/jpeg, image/png, image/gif or image/webp", field, media)

@@ -85,7 +85,7 @@ func (s *stream) Recv() (*chat.Chunk, error) {
 		}
 		ev, err := s.events.Next()
 		if err != nil {
-			s.err = s.fail(err)
+			s.err = sse.ReadError(s.name, err) // the stream ended, or broke, before message_stop
 			continue
 		}
 		if perr := s.handle(ev); perr != nil {
@@ -218,19 +218,6 @@ func (s *stream) push(d chat.Delta, finish chat.FinishReason) {
 func (s *stream) malformed(err error) *provider.Error {
 	return &provider.Error{Class: provider.ServerError, Status: http.StatusOK,
 		Message: s.name + " sent a malformed stream event", Err: err}
-}
-
-// fail turns a read error into a classified failure: the stream ended, or
-// broke, before message_stop.
-func (s *stream) fail(err error) *provider.Error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &provider.Error{Class: provider.Connection, Status: http.StatusOK,
-			Message: "the stream from " + s.name + " ended before the answer was complete", Err: err}
-	}
-	if errors.Is(err, sse.ErrEventTooLarge) {
-		return &provider.Error{Class: provider.ServerError, Status: http.StatusOK, Message: s.name + " sent an oversized stream event", Err: err}
-	}
-	return provider.TransportError(err)
 }
 
 func intPtr(i int) *int { return &i }

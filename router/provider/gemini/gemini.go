@@ -11,7 +11,6 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -29,9 +28,6 @@ import (
 
 // DefaultBaseURL is the Gemini API's base URL.
 const DefaultBaseURL = "https://generativelanguage.googleapis.com"
-
-// maxResponseBytes bounds a non-streamed answer or an error body. 64 MiB.
-const maxResponseBytes = 64 << 20
 
 // maxEmbedBatch is the most requests batchEmbedContents takes at once.
 const maxEmbedBatch = 100
@@ -114,10 +110,9 @@ func (c *Client) Chat(ctx context.Context, req *chat.Request) (*chat.Response, e
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return nil, provider.TransportError(fmt.Errorf("read answer from %s: %w", c.opts.Name, err))
+	raw, perr := provider.ReadAnswer(resp, c.opts.Name, "answer")
+	if perr != nil {
+		return nil, perr
 	}
 	return c.decodeResponse(raw)
 }
@@ -166,10 +161,9 @@ func (c *Client) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.E
 		if err != nil {
 			return nil, err
 		}
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-		resp.Body.Close()
-		if err != nil {
-			return nil, provider.TransportError(fmt.Errorf("read embeddings from %s: %w", c.opts.Name, err))
+		raw, perr := provider.ReadAnswer(resp, c.opts.Name, "embeddings")
+		if perr != nil {
+			return nil, perr
 		}
 		var br batchEmbedResponse
 		if err := json.Unmarshal(raw, &br); err != nil || len(br.Embeddings) != len(batch) {
@@ -191,35 +185,23 @@ func (c *Client) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.E
 
 // post sends body and returns a 200 response, or the classified failure.
 func (c *Client) post(ctx context.Context, endpoint string, body []byte, streaming bool) (*http.Response, error) {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "invalid api_base for " + c.opts.Name, Err: err}
-	}
-	hreq.Header.Set("Content-Type", "application/json")
+	accept := "application/json"
 	if streaming {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
+		accept = "text/event-stream"
 	}
-	if c.opts.Key != nil {
-		key, err := c.opts.Key(ctx)
-		if err != nil {
-			return nil, &provider.Error{Class: provider.Auth, Local: true, Message: err.Error(), Err: err}
-		}
-		if key != "" {
-			hreq.Header.Set("x-goog-api-key", key)
-		}
+	hreq, perr := provider.NewRequest(ctx, c.opts.Name, endpoint, body, accept)
+	if perr != nil {
+		return nil, perr
 	}
-	resp, err := c.opts.HTTPClient.Do(hreq)
-	if err != nil {
-		return nil, provider.TransportError(err)
+	if perr := provider.SetKey(ctx, c.opts.Key, func(key string) { hreq.Header.Set("x-goog-api-key", key) }); perr != nil {
+		return nil, perr
 	}
-	if resp.StatusCode == http.StatusOK {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	errBody, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	return nil, Classify(c.opts.Name, resp.StatusCode, resp.Header, errBody, c.opts.Now())
+	return provider.Send(c.opts.HTTPClient, hreq, c.classify)
+}
+
+// classify is Classify for this client's provider, at the client's time.
+func (c *Client) classify(status int, header http.Header, body []byte) *provider.Error {
+	return Classify(c.opts.Name, status, header, body, c.opts.Now())
 }
 
 // malformed is the failure for a 200 answer Detour cannot read.

@@ -16,6 +16,7 @@ import (
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/gemini"
 	"github.com/detour-gateway/detour/router/provider/gemini/geminitest"
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
 
 const helloRequest = `{"model":"detour-main","messages":[{"role":"user","content":"hi"}]}`
@@ -24,10 +25,10 @@ func TestRequestLine(t *testing.T) {
 	up := geminitest.New(t)
 	up.RequireKey(fakeKey)
 	c := newClient(up.URL+"/", func(o *gemini.Options) { o.Model = "models/gemini-2.5-pro" })
-	if _, err := c.Chat(context.Background(), parseRequest(t, helloRequest)); err != nil {
+	if _, err := c.Chat(context.Background(), providertest.ParseRequest(t, helloRequest)); err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.Stream(context.Background(), parseRequest(t, helloRequest))
+	s, err := c.Stream(context.Background(), providertest.ParseRequest(t, helloRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,11 +58,11 @@ func TestRequestLine(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	var got string
-	c := gemini.New(gemini.Options{Model: "gemini-2.5-flash", HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	c := gemini.New(gemini.Options{Model: "gemini-2.5-flash", HTTPClient: &http.Client{Transport: providertest.RoundTripFunc(func(r *http.Request) (*http.Response, error) {
 		got = r.URL.String()
 		return nil, errors.New("stop here")
 	})}})
-	_, err := c.Chat(context.Background(), parseRequest(t, helloRequest))
+	_, err := c.Chat(context.Background(), providertest.ParseRequest(t, helloRequest))
 	if got != "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent" {
 		t.Errorf("default URL = %q", got)
 	}
@@ -69,10 +70,6 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("transport failure = %+v", pe)
 	}
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestErrorClasses(t *testing.T) {
 	tests := []struct {
@@ -127,12 +124,12 @@ func TestErrorClasses(t *testing.T) {
 				var err error
 				if streaming {
 					var s provider.Stream
-					s, err = c.Stream(context.Background(), parseRequest(t, helloRequest))
+					s, err = c.Stream(context.Background(), providertest.ParseRequest(t, helloRequest))
 					if err == nil {
 						_, err = drain(t, s)
 					}
 				} else {
-					_, err = c.Chat(context.Background(), parseRequest(t, helloRequest))
+					_, err = c.Chat(context.Background(), providertest.ParseRequest(t, helloRequest))
 				}
 				if tt.reply.Fault == geminitest.MalformedJSON && streaming {
 					continue // covered by TestStreamFaults
@@ -190,7 +187,7 @@ func TestKeyError(t *testing.T) {
 	c := newClient(up.URL, func(o *gemini.Options) {
 		o.Key = func(context.Context) (string, error) { return "", errors.New("no key for gemini in the keychain") }
 	})
-	_, err := c.Chat(context.Background(), parseRequest(t, helloRequest))
+	_, err := c.Chat(context.Background(), providertest.ParseRequest(t, helloRequest))
 	pe := asError(t, err)
 	if pe.Class != provider.Auth || !pe.Local || pe.Message != "no key for gemini in the keychain" {
 		t.Errorf("got %+v", pe)
@@ -230,9 +227,9 @@ func TestLocalBadRequests(t *testing.T) {
 			for _, streaming := range []bool{false, true} {
 				var err error
 				if streaming {
-					_, err = c.Stream(context.Background(), parseRequest(t, tt.request))
+					_, err = c.Stream(context.Background(), providertest.ParseRequest(t, tt.request))
 				} else {
-					_, err = c.Chat(context.Background(), parseRequest(t, tt.request))
+					_, err = c.Chat(context.Background(), providertest.ParseRequest(t, tt.request))
 				}
 				pe := asError(t, err)
 				if pe.Class != provider.BadRequest || !pe.Local || !strings.Contains(pe.Message, tt.mention) {
@@ -247,8 +244,8 @@ func TestLocalBadRequests(t *testing.T) {
 }
 
 func TestConnectionRefused(t *testing.T) {
-	c := newClient("http://" + geminitest.ClosedAddr(t))
-	_, err := c.Chat(context.Background(), parseRequest(t, helloRequest))
+	c := newClient("http://" + providertest.ClosedAddr(t))
+	_, err := c.Chat(context.Background(), providertest.ParseRequest(t, helloRequest))
 	if pe := asError(t, err); pe.Class != provider.Connection {
 		t.Errorf("class = %s, want connection (%v)", pe.Class, err)
 	}
@@ -261,9 +258,9 @@ func TestSlowFirstByteTimesOut(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		var err error
 		if streaming {
-			_, err = newClient(up.URL).Stream(ctx, parseRequest(t, helloRequest))
+			_, err = newClient(up.URL).Stream(ctx, providertest.ParseRequest(t, helloRequest))
 		} else {
-			_, err = newClient(up.URL).Chat(ctx, parseRequest(t, helloRequest))
+			_, err = newClient(up.URL).Chat(ctx, providertest.ParseRequest(t, helloRequest))
 		}
 		cancel()
 		if pe := asError(t, err); pe.Class != provider.Timeout {
@@ -289,7 +286,7 @@ func TestStreamFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.reply.Text = "one two three"
 			up := geminitest.New(t, tt.reply)
-			s, err := newClient(up.URL).Stream(context.Background(), parseRequest(t, helloRequest))
+			s, err := newClient(up.URL).Stream(context.Background(), providertest.ParseRequest(t, helloRequest))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -314,12 +311,12 @@ func TestStreamErrorEventClassified(t *testing.T) {
 	// A rate limit reported inside the stream keeps its class.
 	body := `data: {"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"4s"}]}}` + "\r\n\r\n"
 	c := newClient("http://unused.invalid", func(o *gemini.Options) {
-		o.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		o.HTTPClient = &http.Client{Transport: providertest.RoundTripFunc(func(r *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 				Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
 		})}
 	})
-	s, err := c.Stream(context.Background(), parseRequest(t, helloRequest))
+	s, err := c.Stream(context.Background(), providertest.ParseRequest(t, helloRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +329,7 @@ func TestStreamErrorEventClassified(t *testing.T) {
 func TestStreamStallEndsWithContext(t *testing.T) {
 	up := geminitest.New(t, geminitest.Reply{Fault: geminitest.StallMidStream, Text: "one two"})
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := newClient(up.URL).Stream(ctx, parseRequest(t, helloRequest))
+	s, err := newClient(up.URL).Stream(ctx, providertest.ParseRequest(t, helloRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,11 +364,11 @@ func TestStreamCRLFAndLFFraming(t *testing.T) {
 			body += "data: " + e + sep
 		}
 		c := newClient("http://unused.invalid", func(o *gemini.Options) {
-			o.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			o.HTTPClient = &http.Client{Transport: providertest.RoundTripFunc(func(r *http.Request) (*http.Response, error) {
 				return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
 			})}
 		})
-		s, err := c.Stream(context.Background(), parseRequest(t, helloRequest))
+		s, err := c.Stream(context.Background(), providertest.ParseRequest(t, helloRequest))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,7 +391,7 @@ func TestToolCallIDsAreUniqueAndSafe(t *testing.T) {
 	seen := map[string]bool{}
 	safe := regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	for range 3 {
-		resp, err := c.Chat(context.Background(), parseRequest(t, helloRequest))
+		resp, err := c.Chat(context.Background(), providertest.ParseRequest(t, helloRequest))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -415,7 +412,7 @@ func TestToolCallIDsAreUniqueAndSafe(t *testing.T) {
 func TestGemini3RejectsLostSignature(t *testing.T) {
 	up := geminitest.New(t, geminitest.Reply{Gemini3: true, ToolCalls: []geminitest.ToolCall{{Name: "get_weather", Args: `{"city":"Oslo"}`}}})
 	c := newClient(up.URL)
-	req := parseRequest(t, `{"messages":[{"role":"user","content":"Weather in Oslo?"}],"tools":[`+weatherTool+`]}`)
+	req := providertest.ParseRequest(t, `{"messages":[{"role":"user","content":"Weather in Oslo?"}],"tools":[`+weatherTool+`]}`)
 	resp, err := c.Chat(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -587,7 +584,7 @@ func TestConcurrentUse(t *testing.T) {
 	errs := make(chan error, 8)
 	for range 8 {
 		go func() {
-			_, err := c.Chat(context.Background(), parseRequest(t, helloRequest))
+			_, err := c.Chat(context.Background(), providertest.ParseRequest(t, helloRequest))
 			errs <- err
 		}()
 	}

@@ -3,7 +3,6 @@ package gemini_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -12,9 +11,8 @@ import (
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/router/provider/gemini"
 	"github.com/detour-gateway/detour/router/provider/gemini/geminitest"
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // turn is one request of a golden case and the fake's reply to it.
 type turn struct {
@@ -209,7 +207,7 @@ func TestGolden(t *testing.T) {
 				edits = append(edits, tc.opts)
 			}
 			client := newClient(up.URL, edits...)
-			req := parseRequest(t, tc.request)
+			req := providertest.ParseRequest(t, tc.request)
 			for k, tr := range tc.turns {
 				suffix := ""
 				if len(tc.turns) > 1 {
@@ -236,12 +234,12 @@ func TestGolden(t *testing.T) {
 					result, msg = resp, resp.Choices[0].Message
 				}
 				sent := up.Requests()[k]
-				compareGolden(t, filepath.Join("testdata", "requests", tc.name+suffix+".json"), sent.Raw)
+				providertest.GoldenSorted(t, filepath.Join("testdata", "requests", tc.name+suffix+".json"), sent.Raw)
 				got, err := json.Marshal(result)
 				if err != nil {
 					t.Fatal(err)
 				}
-				compareGolden(t, filepath.Join("testdata", "responses", tc.name+suffix+".json"), got)
+				providertest.GoldenSorted(t, filepath.Join("testdata", "responses", tc.name+suffix+".json"), got)
 				if k+1 < len(tc.turns) {
 					req = nextTurn(t, req, msg, tr)
 				}
@@ -275,7 +273,7 @@ func nextTurn(t *testing.T, req *chat.Request, answer chat.Message, tr turn) *ch
 	if err != nil {
 		t.Fatal(err)
 	}
-	return parseRequest(t, string(b))
+	return providertest.ParseRequest(t, string(b))
 }
 
 // checkChunks checks the invariants of an OpenAI stream.

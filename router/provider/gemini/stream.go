@@ -90,7 +90,7 @@ func (s *stream) read() error {
 			}
 			return nil
 		}
-		return s.fail(err)
+		return sse.ReadError(s.c.opts.Name, err)
 	}
 	data := bytes.TrimSpace(ev.Data)
 	if len(data) == 0 {
@@ -182,19 +182,6 @@ func (s *stream) finished() bool {
 		}
 	}
 	return true
-}
-
-// fail turns a read error into a classified failure.
-func (s *stream) fail(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &provider.Error{Class: provider.Connection, Status: http.StatusOK,
-			Message: "the stream from " + s.c.opts.Name + " ended before the answer was complete", Err: err}
-	}
-	if errors.Is(err, sse.ErrEventTooLarge) {
-		return &provider.Error{Class: provider.ServerError, Status: http.StatusOK,
-			Message: s.c.opts.Name + " sent an oversized stream event", Err: err}
-	}
-	return provider.TransportError(err)
 }
 
 // Close releases the connection. It is safe to call more than once.

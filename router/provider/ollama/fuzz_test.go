@@ -12,13 +12,14 @@ import (
 
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/ollama"
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
 
 // fuzzClient answers every request with a 200 carrying body, through the
 // real api client and no network.
 func fuzzClient(body []byte) *ollama.Client {
 	o := options("http://ollama.test:11434")
-	o.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	o.HTTPClient = &http.Client{Transport: providertest.RoundTripFunc(func(r *http.Request) (*http.Response, error) {
 		resp := ndjson(http.StatusOK, "")
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		return resp, nil
@@ -73,7 +74,7 @@ func FuzzStream(f *testing.F) {
 			return
 		}
 		defer s.Close()
-		chunks, err := collect(s)
+		chunks, err := providertest.Collect(s)
 		if err != nil {
 			checkFailure(t, err)
 		}

@@ -1,12 +1,9 @@
 package ollama_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,9 +13,8 @@ import (
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/ollama"
 	"github.com/detour-gateway/detour/router/provider/ollama/ollamatest"
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // A 1×1 PNG.
 const pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -98,14 +94,14 @@ func TestGolden(t *testing.T) {
 				o.Model = "llava:7b"
 			}
 			c := ollama.New(o)
-			req := parseRequest(t, tc.request)
+			req := providertest.ParseRequest(t, tc.request)
 			var result any
 			if req.Stream {
 				s, err := c.Stream(context.Background(), req)
 				if err != nil {
 					result = errorResult(t, err)
 				} else {
-					chunks, err := collect(s)
+					chunks, err := providertest.Collect(s)
 					s.Close()
 					if err != nil {
 						t.Fatal(err)
@@ -122,15 +118,15 @@ func TestGolden(t *testing.T) {
 			}
 			reqFile := filepath.Join("testdata", "requests", tc.name+".json")
 			if reqs := up.Requests(); len(reqs) > 0 {
-				compareGolden(t, reqFile, reqs[0].Raw)
-			} else if _, err := os.Stat(reqFile); err == nil && !*update {
+				providertest.Golden(t, reqFile, reqs[0].Raw)
+			} else if _, err := os.Stat(reqFile); err == nil && !*providertest.Update {
 				t.Errorf("no request sent, but %s exists", reqFile)
 			}
 			out, err := json.Marshal(result)
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, filepath.Join("testdata", "responses", tc.name+".json"), out)
+			providertest.Golden(t, filepath.Join("testdata", "responses", tc.name+".json"), out)
 		})
 	}
 }
@@ -148,9 +144,9 @@ func TestGoldenEmbeddings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareGolden(t, filepath.Join("testdata", "requests", "embed.json"), up.Requests()[0].Raw)
+	providertest.Golden(t, filepath.Join("testdata", "requests", "embed.json"), up.Requests()[0].Raw)
 	out, _ := json.Marshal(resp)
-	compareGolden(t, filepath.Join("testdata", "responses", "embed.json"), out)
+	providertest.Golden(t, filepath.Join("testdata", "responses", "embed.json"), out)
 }
 
 // errorResult is how a failure is kept in a golden file.
@@ -160,80 +156,4 @@ func errorResult(t *testing.T, err error) any {
 		t.Fatalf("err = %v, want *provider.Error", err)
 	}
 	return map[string]any{"error": map[string]any{"class": pe.Class, "status": pe.Status, "local": pe.Local, "message": pe.Message}}
-}
-
-// compareGolden compares got with the golden file structurally (both
-// decoded), or rewrites the file with -update.
-func compareGolden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	gotPretty := indent(t, got)
-	if *update {
-		// Written in the order the adapter sent the members.
-		var b bytes.Buffer
-		if err := json.Indent(&b, got, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteByte('\n')
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestGolden -update to write it)", err)
-	}
-	wantPretty := indent(t, want)
-	if !bytes.Equal(gotPretty, wantPretty) {
-		t.Errorf("%s differs (-want +got):\n%s", file, lineDiff(string(wantPretty), string(gotPretty)))
-	}
-}
-
-// indent decodes and re-encodes JSON, so member order and spacing do not
-// matter in comparisons.
-func indent(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	out, _ := json.MarshalIndent(v, "", "  ")
-	return append(out, '\n')
-}
-
-// lineDiff is a small longest-common-subsequence diff of two texts.
-func lineDiff(a, b string) string {
-	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
-	lcs := make([][]int, len(x)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(y)+1)
-	}
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out strings.Builder
-	i, j := 0, 0
-	for i < len(x) || j < len(y) {
-		switch {
-		case i < len(x) && j < len(y) && x[i] == y[j]:
-			fmt.Fprintf(&out, "  %s\n", x[i])
-			i, j = i+1, j+1
-		case i < len(x) && (j == len(y) || lcs[i+1][j] >= lcs[i][j+1]):
-			fmt.Fprintf(&out, "- %s\n", x[i])
-			i++
-		default:
-			fmt.Fprintf(&out, "+ %s\n", y[j])
-			j++
-		}
-	}
-	return out.String()
 }

@@ -229,12 +229,8 @@ func (c *Client) begin(ctx context.Context) (context.Context, *trace, *api.Clien
 			Message: "invalid api_base for " + c.opts.Name, Err: c.baseErr}
 	}
 	tr := &trace{headers: make(chan struct{})}
-	if c.opts.Key != nil {
-		key, err := c.opts.Key(ctx)
-		if err != nil {
-			return nil, nil, nil, &provider.Error{Class: provider.Auth, Local: true, Message: err.Error(), Err: err}
-		}
-		tr.key = key
+	if perr := provider.SetKey(ctx, c.opts.Key, func(key string) { tr.key = key }); perr != nil {
+		return nil, nil, nil, perr
 	}
 	cl := c.plain
 	if tr.key != "" && c.bearer != nil {

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/ollama"
 	"github.com/detour-gateway/detour/router/provider/ollama/ollamatest"
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
 
 const fakeKey = "test-key-not-real"
@@ -25,40 +25,15 @@ const fakeKey = "test-key-not-real"
 // now is the fixed clock of the tests: 2026-03-01 12:00:00 UTC.
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// countingReader yields 0, 1, 2, … so minted ids are repeatable.
-type countingReader struct {
-	mu sync.Mutex
-	n  byte
-}
-
-func (r *countingReader) Read(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := range p {
-		p[i] = r.n
-		r.n++
-	}
-	return len(p), nil
-}
-
 func options(base string) ollama.Options {
 	return ollama.Options{
 		Name: "ollama", BaseURL: base, Model: "llama3.2",
 		Now:  func() time.Time { return now },
-		Rand: &countingReader{},
+		Rand: &providertest.CountingReader{},
 	}
 }
 
 func newClient(base string) *ollama.Client { return ollama.New(options(base)) }
-
-func parseRequest(t testing.TB, body string) *chat.Request {
-	t.Helper()
-	var r chat.Request
-	if err := json.Unmarshal([]byte(body), &r); err != nil {
-		t.Fatalf("request %s: %v", body, err)
-	}
-	return &r
-}
 
 func hello(stream bool) *chat.Request {
 	var r chat.Request
@@ -67,21 +42,6 @@ func hello(stream bool) *chat.Request {
 	}
 	r.Stream = stream
 	return &r
-}
-
-// collect reads a stream to its end.
-func collect(s provider.Stream) ([]*chat.Chunk, error) {
-	var out []*chat.Chunk
-	for {
-		c, err := s.Recv()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		out = append(out, c)
-	}
 }
 
 func asProviderError(t *testing.T, err error) *provider.Error {
@@ -162,11 +122,6 @@ func TestKey(t *testing.T) {
 	}
 }
 
-// roundTripFunc is an http.RoundTripper from a function.
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 func ndjson(status int, body string) *http.Response {
 	return &http.Response{StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{"Content-Type": {"application/x-ndjson"}}, Body: io.NopCloser(strings.NewReader(body))}
@@ -178,7 +133,7 @@ func ndjson(status int, body string) *http.Response {
 func TestOllamaComBearer(t *testing.T) {
 	t.Setenv("HOME", t.TempDir()) // no key file to sign with
 	var got *http.Request
-	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	rt := providertest.RoundTripFunc(func(r *http.Request) (*http.Response, error) {
 		got = r
 		return ndjson(200, `{"model":"gpt-oss:120b","created_at":"2026-03-01T12:00:00Z","message":{"role":"assistant","content":"hi"},"done":true,"done_reason":"stop"}`), nil
 	})
@@ -256,7 +211,7 @@ func TestOptionsMapping(t *testing.T) {
 	up := ollamatest.New(t)
 	o := options(up.URL)
 	o.NumCtx = 8192
-	req := parseRequest(t, `{"model":"m","messages":[{"role":"user","content":"hi"}],
+	req := providertest.ParseRequest(t, `{"model":"m","messages":[{"role":"user","content":"hi"}],
 		"temperature":0.5,"top_p":0.9,"max_tokens":100,"max_completion_tokens":50,"stop":"END","seed":42,
 		"frequency_penalty":0.1,"presence_penalty":null,"logit_bias":{"1":2},"user":"u-1","reasoning_effort":"low",
 		"response_format":{"type":"json_object"},"tool_choice":"none",
@@ -310,7 +265,7 @@ func TestLocalBadRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, stream := range []bool{false, true} {
-				req := parseRequest(t, tt.body)
+				req := providertest.ParseRequest(t, tt.body)
 				var err error
 				if stream {
 					_, err = c.Stream(context.Background(), req)
@@ -446,7 +401,7 @@ func TestEmptyAnswer(t *testing.T) {
 }
 
 func TestConnectionRefused(t *testing.T) {
-	c := newClient("http://" + ollamatest.ClosedAddr(t))
+	c := newClient("http://" + providertest.ClosedAddr(t))
 	_, err := c.Chat(context.Background(), hello(false))
 	if pe := asProviderError(t, err); pe.Class != provider.Connection || pe.Message != "could not connect to the provider" {
 		t.Errorf("Chat: %+v", pe)
@@ -469,7 +424,7 @@ func TestConnectionRefused(t *testing.T) {
 
 func TestDNSFailure(t *testing.T) {
 	o := options("http://ollama.test:11434")
-	o.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	o.HTTPClient = &http.Client{Transport: providertest.RoundTripFunc(func(r *http.Request) (*http.Response, error) {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "ollama.test", IsNotFound: true}}
 	})}
 	_, err := ollama.New(o).Chat(context.Background(), hello(false))
@@ -503,7 +458,7 @@ func TestStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	chunks, err := collect(s)
+	chunks, err := providertest.Collect(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -547,7 +502,7 @@ func TestStreamWithoutUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	chunks, err := collect(s)
+	chunks, err := providertest.Collect(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,7 +536,7 @@ func TestStreamFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			chunks, err := collect(s)
+			chunks, err := providertest.Collect(s)
 			if err == nil {
 				t.Fatal("stream ended cleanly, want a failure")
 			}
@@ -628,7 +583,7 @@ func TestStreamStallDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	_, err = collect(s)
+	_, err = providertest.Collect(s)
 	if pe := asProviderError(t, err); pe.Class != provider.Timeout {
 		t.Errorf("stalled stream past its deadline = %+v", pe)
 	}
@@ -701,7 +656,7 @@ func TestStreamNoGoroutineLeak(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := collect(s); err != nil {
+		if _, err := providertest.Collect(s); err != nil {
 			t.Fatal(err)
 		}
 		waitNoStreamGoroutines(t)
@@ -904,7 +859,7 @@ func TestStreamEOFWhileUpstreamLingers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := collect(s)
+	chunks, err := providertest.Collect(s)
 	if err != nil || len(chunks) != 4 {
 		t.Fatalf("%d chunks, %v", len(chunks), err)
 	}

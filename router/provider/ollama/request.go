@@ -191,8 +191,8 @@ func image(u *chat.ImageURL) (api.ImageData, string) {
 	if !strings.HasPrefix(lower, "data:") {
 		return nil, "must be a data: URL (data:image/png;base64,…)"
 	}
-	meta, data, ok := strings.Cut(u.URL[len("data:"):], ",")
-	if !ok || !strings.HasSuffix(strings.ToLower(meta), ";base64") {
+	_, data, ok := chat.ParseDataURL(u.URL)
+	if !ok {
 		return nil, "must be a base64 data: URL (data:image/png;base64,…)"
 	}
 	data = strings.TrimSpace(data)

@@ -20,9 +20,6 @@ import (
 	"github.com/detour-gateway/detour/router/provider/sse"
 )
 
-// maxResponseBytes bounds a non-streamed answer or an error body. 64 MiB.
-const maxResponseBytes = 64 << 20
-
 // Options configure a Client.
 type Options struct {
 	// Name is the provider's name ("openai", "groq", …), used in messages.
@@ -82,10 +79,9 @@ func (c *Client) Chat(ctx context.Context, req *chat.Request) (*chat.Response, e
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return nil, provider.TransportError(fmt.Errorf("read answer from %s: %w", c.opts.Name, err))
+	body, perr := provider.ReadAnswer(resp, c.opts.Name, "answer")
+	if perr != nil {
+		return nil, perr
 	}
 	var out chat.Response
 	if err := json.Unmarshal(body, &out); err != nil || out.Choices == nil {
@@ -127,34 +123,22 @@ func (c *Client) post(ctx context.Context, url string, body any, accept string) 
 	if err != nil {
 		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "the request could not be encoded", Err: err}
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "invalid api_base for " + c.opts.Name, Err: err}
+	hreq, perr := provider.NewRequest(ctx, c.opts.Name, url, b, accept)
+	if perr != nil {
+		return nil, perr
 	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", accept)
-	if c.opts.Key != nil {
-		key, err := c.opts.Key(ctx)
-		if err != nil {
-			return nil, &provider.Error{Class: provider.Auth, Local: true, Message: err.Error(), Err: err}
-		}
-		if key != "" {
-			c.setKey(hreq.Header, key)
-		}
+	if perr := provider.SetKey(ctx, c.opts.Key, func(key string) { c.setKey(hreq.Header, key) }); perr != nil {
+		return nil, perr
 	}
 	if c.opts.Organization != "" {
 		hreq.Header.Set("OpenAI-Organization", c.opts.Organization)
 	}
-	resp, err := c.opts.HTTPClient.Do(hreq)
-	if err != nil {
-		return nil, provider.TransportError(err)
-	}
-	if resp.StatusCode == http.StatusOK {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	errBody, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	return nil, Classify(c.opts.Name, resp.StatusCode, resp.Header, errBody, c.opts.Now())
+	return provider.Send(c.opts.HTTPClient, hreq, c.classify)
+}
+
+// classify is Classify for this client's provider, at the client's time.
+func (c *Client) classify(status int, header http.Header, body []byte) *provider.Error {
+	return Classify(c.opts.Name, status, header, body, c.opts.Now())
 }
 
 // Embed returns embeddings from the /embeddings endpoint. It always asks for
@@ -167,10 +151,9 @@ func (c *Client) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.E
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return nil, provider.TransportError(fmt.Errorf("read embeddings from %s: %w", c.opts.Name, err))
+	body, perr := provider.ReadAnswer(resp, c.opts.Name, "embeddings")
+	if perr != nil {
+		return nil, perr
 	}
 	var er chat.EmbeddingResponse
 	if err := json.Unmarshal(body, &er); err != nil || er.Data == nil {
@@ -231,14 +214,7 @@ func (s *stream) fail(err error) error {
 		s.done = true
 		return io.EOF
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &provider.Error{Class: provider.Connection, Status: http.StatusOK,
-			Message: "the stream from " + s.name + " ended before the answer was complete", Err: err}
-	}
-	if errors.Is(err, sse.ErrEventTooLarge) {
-		return &provider.Error{Class: provider.ServerError, Status: http.StatusOK, Message: s.name + " sent an oversized stream event", Err: err}
-	}
-	return provider.TransportError(err)
+	return sse.ReadError(s.name, err)
 }
 
 func (s *stream) Close() error { return s.body.Close() }

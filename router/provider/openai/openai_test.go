@@ -14,6 +14,7 @@ import (
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/openai"
 	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
 
 const fakeKey = "test-key-not-real"
@@ -138,7 +139,7 @@ func TestErrorClasses(t *testing.T) {
 }
 
 func TestConnectionRefused(t *testing.T) {
-	_, err := newClient("http://"+openaitest.ClosedAddr(t)+"/v1").Chat(context.Background(), request(false))
+	_, err := newClient("http://"+providertest.ClosedAddr(t)+"/v1").Chat(context.Background(), request(false))
 	if pe := provider.AsError(err); pe.Class != provider.Connection {
 		t.Errorf("class = %s, want connection (%v)", pe.Class, err)
 	}

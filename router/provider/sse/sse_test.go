@@ -1,10 +1,13 @@
 package sse
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/detour-gateway/detour/router/provider"
 )
 
 func TestReader(t *testing.T) {
@@ -46,6 +49,31 @@ func TestReader(t *testing.T) {
 				if got[i].Name != tt.want[i].Name || string(got[i].Data) != string(tt.want[i].Data) {
 					t.Errorf("event %d = %q %q, want %q %q", i, got[i].Name, got[i].Data, tt.want[i].Name, tt.want[i].Data)
 				}
+			}
+		})
+	}
+}
+
+func TestReadError(t *testing.T) {
+	reset := errors.New("read event stream: connection reset by peer")
+	tests := []struct {
+		name    string
+		err     error
+		class   provider.Class
+		status  int
+		message string
+	}{
+		{"clean end", io.EOF, provider.Connection, 200, "the stream from groq ended before the answer was complete"},
+		{"cut inside event", io.ErrUnexpectedEOF, provider.Connection, 200, "the stream from groq ended before the answer was complete"},
+		{"too large", ErrEventTooLarge, provider.ServerError, 200, "groq sent an oversized stream event"},
+		{"deadline", context.DeadlineExceeded, provider.Timeout, 0, "the provider did not answer in time"},
+		{"reset", reset, provider.Connection, 0, "the connection to the provider broke"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := ReadError("groq", tt.err)
+			if e.Class != tt.class || e.Status != tt.status || e.Message != tt.message || !errors.Is(e, tt.err) {
+				t.Errorf("ReadError = %+v, want %s, status %d, %q", e, tt.class, tt.status, tt.message)
 			}
 		})
 	}

@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -26,6 +25,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
 
 // Fault is a way for the fake to misbehave.
@@ -115,18 +116,17 @@ type Request struct {
 }
 
 // Server is a fake Anthropic API. Its URL is the API base (without /v1),
-// to configure as api_base.
+// to configure as api_base. SetReplies, Requests, Count and Disconnects
+// come from its Script; Requests and Count include the requests it
+// refused as invalid.
 type Server struct {
 	*httptest.Server
+	providertest.Script[Reply, Request]
 	// URL is the base URL to configure as api_base.
 	URL string
 
 	t        testing.TB
 	mu       sync.Mutex
-	replies  []Reply
-	requests []Request
-	gone     int
-	messages int // message ids handed out
 	toolUses int // tool_use ids handed out
 }
 
@@ -135,67 +135,12 @@ type Server struct {
 // Invalid requests are answered with Anthropic's 400 (or 401) and take no
 // reply. It is closed at the test's end.
 func New(t testing.TB, replies ...Reply) *Server {
-	s := &Server{t: t, replies: replies}
+	s := &Server{t: t}
+	s.SetReplies(replies...)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.Server.URL
 	t.Cleanup(s.Close)
 	return s
-}
-
-// SetReplies replaces the replies still to come.
-func (s *Server) SetReplies(replies ...Reply) {
-	s.mu.Lock()
-	s.replies = replies
-	s.mu.Unlock()
-}
-
-// Requests returns the requests received so far, valid or not.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// Count returns how many requests were received, valid or not.
-func (s *Server) Count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.requests)
-}
-
-// Disconnects returns how many requests the client abandoned while the fake
-// was holding back (a Delay or a stall).
-func (s *Server) Disconnects() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gone
-}
-
-func (s *Server) clientGone() {
-	s.mu.Lock()
-	s.gone++
-	s.mu.Unlock()
-}
-
-func (s *Server) record(r Request) {
-	s.mu.Lock()
-	s.requests = append(s.requests, r)
-	s.mu.Unlock()
-}
-
-// next takes the reply for a valid request, and numbers its message.
-func (s *Server) next() (Reply, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.messages++
-	if len(s.replies) == 0 {
-		return Reply{}, s.messages
-	}
-	rep := s.replies[0]
-	if len(s.replies) > 1 {
-		s.replies = s.replies[1:]
-	}
-	return rep, s.messages
 }
 
 func (s *Server) toolUseID() string {
@@ -216,7 +161,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if parseErr != nil {
 		body = nil
 	}
-	s.record(Request{Header: r.Header.Clone(), Body: body, Raw: raw})
+	s.Record(Request{Header: r.Header.Clone(), Body: body, Raw: raw})
 	switch v := r.Header.Get("anthropic-version"); {
 	case r.Header.Get("x-api-key") == "":
 		writeJSON(w, http.StatusUnauthorized, ErrorBody("authentication_error", "x-api-key header is required"))
@@ -236,14 +181,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ErrorBody("invalid_request_error", msg))
 		return
 	}
-	rep, n := s.next()
-	if rep.Delay > 0 {
-		select {
-		case <-time.After(rep.Delay):
-		case <-r.Context().Done():
-			s.clientGone()
-			return
-		}
+	rep, n := s.Take() // n numbers the message
+	if !s.Hold(r.Context(), rep.Delay) {
+		return
 	}
 	for k, vs := range rep.Header {
 		w.Header()[k] = vs
@@ -255,7 +195,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	a := s.plan(body, rep, n)
 	if stream, _ := body["stream"].(bool); stream {
 		if !s.writeStream(w, r, a, rep.Fault) {
-			s.clientGone()
+			s.ClientGone()
 		}
 		return
 	}
@@ -275,18 +215,6 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	}
 	w.WriteHeader(status)
 	io.WriteString(w, body)
-}
-
-// Words splits a text into the pieces the fake counts as tokens and
-// streams, one per text_delta.
-func Words(text string) []string {
-	var out []string
-	for _, w := range strings.SplitAfter(text, " ") {
-		if w != "" {
-			out = append(out, w)
-		}
-	}
-	return out
 }
 
 // answer is what the fake will say to one request.
@@ -363,13 +291,13 @@ func (s *Server) plan(body map[string]any, rep Reply, n int) answer {
 			a.text, a.tools, a.stopReason = a.text[:cut], nil, "stop_sequence"
 		}
 		if limit, ok := body["max_tokens"].(float64); ok {
-			if words := Words(a.text); len(words) > int(limit) {
+			if words := providertest.Words(a.text); len(words) > int(limit) {
 				cut := strings.TrimRight(strings.Join(words[:int(limit)], ""), " ")
 				a.text, a.tools, a.stopReason, a.stopSequence = cut, nil, "max_tokens", nil
 			}
 		}
 	}
-	out := len(Words(a.text)) + len(Words(a.thinking))
+	out := len(providertest.Words(a.text)) + len(providertest.Words(a.thinking))
 	for _, t := range a.tools {
 		out += (len(t.args) + 3) / 4
 	}
@@ -388,7 +316,7 @@ func (s *Server) plan(body map[string]any, rep Reply, n int) answer {
 func tokens(v any) int {
 	switch x := v.(type) {
 	case string:
-		return len(Words(x))
+		return len(providertest.Words(x))
 	case []any:
 		n := 0
 		for _, e := range x {
@@ -519,12 +447,8 @@ func writeMessage(w http.ResponseWriter, a answer, fault Fault) {
 		writeJSON(w, http.StatusOK, body[:len(body)/2])
 	case ResetMidBody:
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Header().Set("Request-Id", requestID)
-		w.WriteHeader(http.StatusOK)
-		io.WriteString(w, body[:len(body)/2])
-		http.NewResponseController(w).Flush()
-		panic(http.ErrAbortHandler) // drop the connection mid-body
+		providertest.ResetMidBody(w, []byte(body))
 	default:
 		writeJSON(w, http.StatusOK, body)
 	}
@@ -597,7 +521,7 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, a answer, f
 	}
 	if a.thinking != "" {
 		block(thinkingBlock{"thinking", "", ""})
-		for _, word := range Words(a.thinking) {
+		for _, word := range providertest.Words(a.thinking) {
 			if ok, stayed := delta(index, thinkingDelta{"thinking_delta", word}); !ok {
 				return stayed
 			}
@@ -609,7 +533,7 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, a answer, f
 	}
 	if a.text != "" {
 		block(textBlock{"text", ""})
-		for _, word := range Words(a.text) {
+		for _, word := range providertest.Words(a.text) {
 			if ok, stayed := delta(index, textDelta{"text_delta", word}); !ok {
 				return stayed
 			}
@@ -1121,16 +1045,3 @@ func TooLarge() Reply {
 
 // Status is an error answer with the given status and body.
 func Status(status int, body string) Reply { return Reply{Status: status, Body: body} }
-
-// ClosedAddr returns a loopback address that refuses connections: a port
-// that was listened on and closed.
-func ClosedAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}

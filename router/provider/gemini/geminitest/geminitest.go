@@ -22,7 +22,6 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,6 +31,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
 
 // DefaultText is the answer's text when a Reply sets none.
@@ -138,16 +139,15 @@ type Request struct {
 }
 
 // Server is a fake Gemini API. Its URL is the API base to configure
-// (the adapter adds "/v1beta/models/…").
+// (the adapter adds "/v1beta/models/…"). SetReplies, Requests, Count and
+// Disconnects come from its Script.
 type Server struct {
 	*httptest.Server
+	providertest.Script[Reply, Request]
 	// URL is the base URL to configure as api_base.
 	URL string
 
 	mu         sync.Mutex
-	replies    []Reply
-	requests   []Request
-	gone       int
 	key        string
 	signatures map[string]bool
 	responses  int
@@ -157,7 +157,8 @@ type Server struct {
 // last reply repeats. With no replies it answers normally. It accepts any
 // non-empty key until RequireKey names one. It is closed at the test's end.
 func New(t testing.TB, replies ...Reply) *Server {
-	s := &Server{replies: replies, signatures: map[string]bool{}}
+	s := &Server{signatures: map[string]bool{}}
+	s.SetReplies(replies...)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.Server.URL
 	t.Cleanup(s.Close)
@@ -170,55 +171,6 @@ func (s *Server) RequireKey(key string) {
 	s.mu.Lock()
 	s.key = key
 	s.mu.Unlock()
-}
-
-// SetReplies replaces the replies still to come.
-func (s *Server) SetReplies(replies ...Reply) {
-	s.mu.Lock()
-	s.replies = replies
-	s.mu.Unlock()
-}
-
-// Requests returns the requests received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// Count returns how many requests were received.
-func (s *Server) Count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.requests)
-}
-
-// Disconnects returns how many requests the client abandoned while the fake
-// was holding back (a Delay or a stall).
-func (s *Server) Disconnects() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gone
-}
-
-func (s *Server) clientGone() {
-	s.mu.Lock()
-	s.gone++
-	s.mu.Unlock()
-}
-
-func (s *Server) next(r Request) Reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = append(s.requests, r)
-	if len(s.replies) == 0 {
-		return Reply{}
-	}
-	rep := s.replies[0]
-	if len(s.replies) > 1 {
-		s.replies = s.replies[1:]
-	}
-	return rep
 }
 
 // pathPattern matches "/v1beta/models/{model}:{method}".
@@ -244,14 +196,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
 	var body map[string]any
 	_ = json.Unmarshal(raw, &body)
-	rep := s.next(Request{Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body, Raw: raw})
-	if rep.Delay > 0 {
-		select {
-		case <-time.After(rep.Delay):
-		case <-r.Context().Done():
-			s.clientGone()
-			return
-		}
+	rep, _ := s.Next(Request{Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body, Raw: raw})
+	if !s.Hold(r.Context(), rep.Delay) {
+		return
 	}
 	if msg := s.checkKey(r); msg != "" {
 		writeError(w, 0, msg)
@@ -280,7 +227,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	answer := s.answer(model, &req, rep)
 	if method == "streamGenerateContent" {
 		if !s.writeStream(w, r, answer, rep.Fault, r.URL.Query().Get("alt") == "sse") {
-			s.clientGone()
+			s.ClientGone()
 		}
 		return
 	}
@@ -512,18 +459,6 @@ func (s *Server) signature() string {
 	return sig
 }
 
-// Words splits an answer into the pieces the fake streams, one per event,
-// and counts tokens by: one word, one token.
-func Words(text string) []string {
-	var out []string
-	for _, w := range strings.SplitAfter(text, " ") {
-		if w != "" {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
 // The answer, in wire types written in Google's member order.
 type (
 	answerBody struct {
@@ -610,7 +545,7 @@ func (s *Server) answer(model string, req *generateRequest, rep Reply) *answer {
 		n = *g.CandidateCount
 	}
 	includeThoughts := g.ThinkingConfig != nil && g.ThinkingConfig.IncludeThoughts != nil && *g.ThinkingConfig.IncludeThoughts
-	thoughts := len(Words(rep.Thought))
+	thoughts := len(providertest.Words(rep.Thought))
 	completion := 0
 	for k := range n {
 		finish := rep.StopReason
@@ -624,7 +559,7 @@ func (s *Server) answer(model string, req *generateRequest, rep Reply) *answer {
 				text = text[:i]
 			}
 		}
-		if words := Words(text); g.MaxOutputTokens != nil && len(words) > *g.MaxOutputTokens {
+		if words := providertest.Words(text); g.MaxOutputTokens != nil && len(words) > *g.MaxOutputTokens {
 			text = strings.Join(words[:*g.MaxOutputTokens], "")
 			calls = nil
 			if finish == "" {
@@ -638,14 +573,14 @@ func (s *Server) answer(model string, req *generateRequest, rep Reply) *answer {
 		filtered := isSafety(finish)
 		if !filtered {
 			if includeThoughts && rep.Thought != "" {
-				for _, w := range Words(rep.Thought) {
+				for _, w := range providertest.Words(rep.Thought) {
 					parts = append(parts, answerPart{Text: ptr(w), Thought: true})
 				}
 			}
-			for _, w := range Words(text) {
+			for _, w := range providertest.Words(text) {
 				parts = append(parts, answerPart{Text: ptr(w)})
 			}
-			completion += len(Words(text))
+			completion += len(providertest.Words(text))
 			for i, tc := range calls {
 				args := tc.Args
 				if args == "" {
@@ -711,7 +646,7 @@ func promptTokens(req *generateRequest) int {
 		for _, p := range c.Parts {
 			switch {
 			case p.Text != nil:
-				n += len(Words(*p.Text))
+				n += len(providertest.Words(*p.Text))
 			case p.InlineData != nil, p.FileData != nil:
 				n += 258
 			case p.FunctionCall != nil, p.FunctionResponse != nil:
@@ -736,11 +671,7 @@ func writeAnswer(w http.ResponseWriter, a *answer, fault Fault) {
 		writeJSON(w, http.StatusOK, body[:len(body)/2])
 	case ResetMidBody:
 		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(body[:len(body)/2])
-		http.NewResponseController(w).Flush()
-		panic(http.ErrAbortHandler) // drop the connection mid-body
+		providertest.ResetMidBody(w, body)
 	default:
 		writeJSON(w, http.StatusOK, body)
 	}
@@ -1049,16 +980,3 @@ func NotFound(model string) Reply { return Reply{Status: 404, Body: NotFoundBody
 
 // Status is an error answer with the given status and body.
 func Status(status int, body string) Reply { return Reply{Status: status, Body: body} }
-
-// ClosedAddr returns a loopback address that refuses connections: a port
-// that was listened on and closed.
-func ClosedAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}

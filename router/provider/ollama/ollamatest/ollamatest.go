@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,6 +35,8 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
 
 // Version is the Ollama version the fake imitates and reports.
@@ -145,16 +146,16 @@ type Request struct {
 }
 
 // Server is a fake Ollama. Its URL is the base URL to configure.
+// SetReplies, Requests, Count and Disconnects come from its Script;
+// Requests and Count are of /api/chat and /api/embed only.
 type Server struct {
 	*httptest.Server
+	providertest.Script[Reply, Request]
 	// URL is the base URL, "http://127.0.0.1:PORT".
 	URL string
 
-	mu       sync.Mutex
-	replies  []Reply
-	requests []Request
-	models   []string
-	gone     int
+	mu     sync.Mutex
+	models []string
 }
 
 // New starts a fake on 127.0.0.1 that has pulled DefaultModels and answers
@@ -163,18 +164,12 @@ type Server struct {
 // model not pulled) is refused before it takes a reply, but is recorded.
 // The fake is closed at the test's end.
 func New(t testing.TB, replies ...Reply) *Server {
-	s := &Server{replies: replies, models: append([]string(nil), DefaultModels...)}
+	s := &Server{models: append([]string(nil), DefaultModels...)}
+	s.SetReplies(replies...)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.Server.URL
 	t.Cleanup(s.Close)
 	return s
-}
-
-// SetReplies replaces the replies still to come.
-func (s *Server) SetReplies(replies ...Reply) {
-	s.mu.Lock()
-	s.replies = replies
-	s.mu.Unlock()
 }
 
 // SetModels replaces the models the fake has pulled. A name without a tag
@@ -183,54 +178,6 @@ func (s *Server) SetModels(names ...string) {
 	s.mu.Lock()
 	s.models = append([]string(nil), names...)
 	s.mu.Unlock()
-}
-
-// Requests returns the requests to /api/chat and /api/embed so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// Count returns how many requests /api/chat and /api/embed received.
-func (s *Server) Count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.requests)
-}
-
-// Disconnects returns how many requests the client abandoned while the
-// fake was holding back (a Delay or a stall).
-func (s *Server) Disconnects() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gone
-}
-
-func (s *Server) clientGone() {
-	s.mu.Lock()
-	s.gone++
-	s.mu.Unlock()
-}
-
-func (s *Server) record(r Request) {
-	s.mu.Lock()
-	s.requests = append(s.requests, r)
-	s.mu.Unlock()
-}
-
-// next takes the reply to a request that passed validation.
-func (s *Server) next() Reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.replies) == 0 {
-		return Reply{}
-	}
-	rep := s.replies[0]
-	if len(s.replies) > 1 {
-		s.replies = s.replies[1:]
-	}
-	return rep
 }
 
 // canonical names a model as Ollama matches it: case-insensitive, without
@@ -313,20 +260,6 @@ func decode(w http.ResponseWriter, raw []byte, v any) bool {
 	return true
 }
 
-// hold waits out rep.Delay, reporting false when the client left.
-func (s *Server) hold(r *http.Request, rep Reply) bool {
-	if rep.Delay <= 0 {
-		return true
-	}
-	select {
-	case <-time.After(rep.Delay):
-		return true
-	case <-r.Context().Done():
-		s.clientGone()
-		return false
-	}
-}
-
 // replyStatus answers rep's error status, reporting whether it did.
 func replyStatus(w http.ResponseWriter, rep Reply) bool {
 	for k, vs := range rep.Header {
@@ -347,7 +280,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
 	var body map[string]any
 	_ = json.Unmarshal(raw, &body)
-	s.record(Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Raw: raw})
+	s.Record(Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Raw: raw})
 	var req api.ChatRequest
 	if !decode(w, raw, &req) {
 		return
@@ -360,14 +293,14 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("model '%s' not found", req.Model))
 		return
 	}
-	rep := s.next()
-	if !s.hold(r, rep) || replyStatus(w, rep) {
+	rep, _ := s.Take()
+	if !s.Hold(r.Context(), rep.Delay) || replyStatus(w, rep) {
 		return
 	}
 	a := compose(&req, rep)
 	if req.Stream == nil || *req.Stream {
 		if !s.stream(w, r, a, rep) {
-			s.clientGone()
+			s.ClientGone()
 		}
 		return
 	}
@@ -381,11 +314,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		writeRaw(w, http.StatusOK, string(body2[:len(body2)/2]))
 	case ResetMidBody:
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Content-Length", fmt.Sprint(len(body2)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(body2[:len(body2)/2])
-		http.NewResponseController(w).Flush()
-		panic(http.ErrAbortHandler)
+		providertest.ResetMidBody(w, body2)
 	default:
 		writeRaw(w, http.StatusOK, string(body2))
 	}
@@ -442,14 +371,14 @@ func compose(req *api.ChatRequest, rep Reply) *composed {
 			}
 		}
 	}
-	words := Words(text)
+	words := providertest.Words(text)
 	if n, ok := req.Options["num_predict"].(float64); ok && n > 0 && int(n) < len(words) {
 		words = words[:int(n)]
 		text = strings.Join(words, "")
 		a.doneReason = "length"
 	}
 	a.text = text
-	for _, w := range Words(rep.Thinking) {
+	for _, w := range providertest.Words(rep.Thinking) {
 		a.pieces = append(a.pieces, api.Message{Role: "assistant", Thinking: w})
 	}
 	for _, w := range words {
@@ -471,7 +400,7 @@ func compose(req *api.ChatRequest, rep Reply) *composed {
 	if len(a.calls) > 0 {
 		a.pieces = append(a.pieces, api.Message{Role: "assistant", ToolCalls: a.calls})
 	}
-	a.eval = len(Words(rep.Thinking)) + len(words) + 5*len(a.calls)
+	a.eval = len(providertest.Words(rep.Thinking)) + len(words) + 5*len(a.calls)
 	a.prompt = rep.PromptTokens
 	if a.prompt == 0 {
 		a.prompt = 10
@@ -559,7 +488,7 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
 	var body map[string]any
 	_ = json.Unmarshal(raw, &body)
-	s.record(Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Raw: raw})
+	s.Record(Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Raw: raw})
 	var req api.EmbedRequest
 	if !decode(w, raw, &req) {
 		return
@@ -592,8 +521,8 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("model %q not found, try pulling it first", req.Model))
 		return
 	}
-	rep := s.next()
-	if !s.hold(r, rep) || replyStatus(w, rep) {
+	rep, _ := s.Take()
+	if !s.Hold(r.Context(), rep.Delay) || replyStatus(w, rep) {
 		return
 	}
 	resp := api.EmbedResponse{Model: req.Model, Embeddings: [][]float32{}}
@@ -619,11 +548,7 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) {
 		writeRaw(w, http.StatusOK, string(b[:len(b)/2]))
 	case ResetMidBody:
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(b[:len(b)/2])
-		http.NewResponseController(w).Flush()
-		panic(http.ErrAbortHandler)
+		providertest.ResetMidBody(w, b)
 	default:
 		writeRaw(w, http.StatusOK, string(b))
 	}
@@ -654,18 +579,6 @@ func normalize(v []float32) []float32 {
 		v[i] *= n
 	}
 	return v
-}
-
-// Words splits text into the pieces the fake streams, one per line, and
-// counts as tokens.
-func Words(text string) []string {
-	var out []string
-	for _, w := range strings.SplitAfter(text, " ") {
-		if w != "" {
-			out = append(out, w)
-		}
-	}
-	return out
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -750,17 +663,4 @@ func Unauthorized() Reply {
 // Forbidden is the 403 of a local Ollama whose cloud access is disabled.
 func Forbidden() Reply {
 	return Error(http.StatusForbidden, "remote model is unavailable: Ollama cloud is disabled")
-}
-
-// ClosedAddr returns a loopback address that refuses connections: a port
-// that was listened on and closed.
-func ClosedAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }

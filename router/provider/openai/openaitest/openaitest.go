@@ -9,14 +9,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/detour-gateway/detour/router/provider/providertest"
 )
 
 // Fault is a way for the fake to misbehave.
@@ -95,75 +95,24 @@ type Request struct {
 }
 
 // Server is a fake OpenAI API. Its URL is the API base ("…/v1").
+// SetReplies, Requests, Count and Disconnects come from its Script.
 type Server struct {
 	*httptest.Server
+	providertest.Script[Reply, Request]
 	// URL is the base URL to configure as api_base.
 	URL string
-
-	mu       sync.Mutex
-	replies  []Reply
-	requests []Request
-	gone     int
 }
 
 // New starts a fake on 127.0.0.1 that answers with replies in order; the
 // last reply repeats. With no replies it answers normally. It is closed at
 // the test's end.
 func New(t testing.TB, replies ...Reply) *Server {
-	s := &Server{replies: replies}
+	s := &Server{}
+	s.SetReplies(replies...)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.Server.URL + "/v1"
 	t.Cleanup(s.Close)
 	return s
-}
-
-// SetReplies replaces the replies still to come.
-func (s *Server) SetReplies(replies ...Reply) {
-	s.mu.Lock()
-	s.replies = replies
-	s.mu.Unlock()
-}
-
-// Requests returns the requests received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// Disconnects returns how many requests the client abandoned while the fake
-// was holding back (a Delay or a stall).
-func (s *Server) Disconnects() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gone
-}
-
-func (s *Server) clientGone() {
-	s.mu.Lock()
-	s.gone++
-	s.mu.Unlock()
-}
-
-// Count returns how many requests were received.
-func (s *Server) Count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.requests)
-}
-
-func (s *Server) next(r Request) Reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = append(s.requests, r)
-	if len(s.replies) == 0 {
-		return Reply{}
-	}
-	rep := s.replies[0]
-	if len(s.replies) > 1 {
-		s.replies = s.replies[1:]
-	}
-	return rep
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -185,14 +134,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if model == "" {
 		model, _ = body["model"].(string)
 	}
-	rep := s.next(Request{Header: r.Header.Clone(), Body: body, Raw: raw, Path: r.URL.Path, Query: r.URL.RawQuery})
-	if rep.Delay > 0 {
-		select {
-		case <-time.After(rep.Delay):
-		case <-r.Context().Done():
-			s.clientGone()
-			return
-		}
+	rep, _ := s.Next(Request{Header: r.Header.Clone(), Body: body, Raw: raw, Path: r.URL.Path, Query: r.URL.RawQuery})
+	if !s.Hold(r.Context(), rep.Delay) {
+		return
 	}
 	for k, vs := range rep.Header {
 		w.Header()[k] = vs
@@ -221,7 +165,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			a.includeUsage, _ = so["include_usage"].(bool)
 		}
 		if !writeStream(w, r, a) {
-			s.clientGone()
+			s.ClientGone()
 		}
 		return
 	}
@@ -269,7 +213,7 @@ func writeEmbeddings(w http.ResponseWriter, model string, input any) {
 	var data []string
 	tokens := 0
 	for i, t := range texts {
-		tokens += len(Words(t))
+		tokens += len(providertest.Words(t))
 		data = append(data, fmt.Sprintf(`{"object":"embedding","index":%d,"embedding":[%d.5,-0.25,%d]}`, i, len(t), i))
 	}
 	writeJSON(w, http.StatusOK, nil, fmt.Sprintf(`{"object":"list","data":[%s],"model":%q,"usage":{"prompt_tokens":%d,"total_tokens":%d}}`,
@@ -285,21 +229,10 @@ func writeJSON(w http.ResponseWriter, status int, _ http.Header, body string) {
 
 const notFoundBody = `{"error":{"message":"Invalid URL","type":"invalid_request_error","param":null,"code":null}}`
 
-// Words splits an answer into the pieces the fake streams, one per chunk.
-func Words(text string) []string {
-	var out []string
-	for _, w := range strings.SplitAfter(text, " ") {
-		if w != "" {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
 // usageJSON counts a word of text, or four characters of tool-call
 // arguments, as a token.
 func usageJSON(a answer) string {
-	c := len(Words(a.text))
+	c := len(providertest.Words(a.text))
 	for _, tc := range a.toolCalls {
 		c += len(tc.Arguments)/4 + 1
 	}
@@ -354,11 +287,7 @@ func writeCompletion(w http.ResponseWriter, a answer) {
 		writeJSON(w, http.StatusOK, nil, body[:len(body)/2])
 	case ResetMidBody:
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(http.StatusOK)
-		io.WriteString(w, body[:len(body)/2])
-		http.NewResponseController(w).Flush()
-		panic(http.ErrAbortHandler) // drop the connection mid-body
+		providertest.ResetMidBody(w, []byte(body))
 	default:
 		writeJSON(w, http.StatusOK, nil, body)
 	}
@@ -392,7 +321,7 @@ func writeStream(w http.ResponseWriter, r *http.Request, a answer) bool {
 		send(head + `{"index":0,"delta":{"content":"Hel`)
 		return true
 	}
-	for i, word := range Words(a.text) {
+	for i, word := range providertest.Words(a.text) {
 		content, _ := json.Marshal(word)
 		send(head + `{"index":0,"delta":{"content":` + string(content) + `},"logprobs":null,"finish_reason":null}]` + usage + `}`)
 		if i == 0 {
@@ -449,14 +378,9 @@ func RateLimited(retryAfter string) Reply {
 func Status(status int, body string) Reply { return Reply{Status: status, Body: body} }
 
 // ClosedAddr returns a loopback address that refuses connections: a port
-// that was listened on and closed.
+// that was listened on and closed. It is providertest.ClosedAddr, kept for
+// the gateway tests that call it.
 func ClosedAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	return providertest.ClosedAddr(t)
 }
