@@ -322,7 +322,7 @@ router_settings: {num_retries: 2}
 			if claude.Count() != 1 || gem.Count() != 1 || llama.Count() != 1 {
 				t.Errorf("calls: anthropic %d, gemini %d, ollama %d; want one each", claude.Count(), gem.Count(), llama.Count())
 			}
-			logs := gw.logs.String()
+			logs := gw.requestLogs(t, 1)
 			for _, class := range []string{"server_error 529", "rate_limited 429", "ok 200"} {
 				if !strings.Contains(logs, class) {
 					t.Errorf("log lacks %q:\n%s", class, logs)

@@ -56,6 +56,18 @@ type gateway struct {
 	clock  *clock.Fake
 }
 
+// requestLogs returns the logs once they hold n request lines. The line is
+// written after the answer, so a client can be done before it is there.
+func (g *gateway) requestLogs(t *testing.T, n int) string {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if strings.Count(g.logs.String(), "msg=request") >= n {
+			break
+		}
+	}
+	return g.logs.String()
+}
+
 // start runs a real gateway on 127.0.0.1:0 with the config in yaml, and an
 // OpenAI SDK client pointed at it. Backoff and cooldown waits use a fake
 // clock, so they take no time.
@@ -185,7 +197,7 @@ func TestSDKChat(t *testing.T) {
 	if got.Header.Get("Authorization") != "Bearer "+upstreamKey || got.Body["model"] != "gpt-4o-test" {
 		t.Errorf("upstream saw auth %q model %v", got.Header.Get("Authorization"), got.Body["model"])
 	}
-	logs := gw.logs.String()
+	logs := gw.requestLogs(t, 1)
 	if !strings.Contains(logs, "msg=request") || !strings.Contains(logs, gw.cfg.Models[0].ID+" ok 200") {
 		t.Errorf("no request log line with the attempt:\n%s", logs)
 	}

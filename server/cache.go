@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,12 +102,37 @@ func readCachePolicy(h http.Header, req *chat.Request) (cachePolicy, *apiError) 
 }
 
 // cachedAnswer is what the cache stores for one answer: the whole answer
-// in the non-streamed shape, and who gave it.
+// in the non-streamed shape, as the client got it, and who gave it.
 type cachedAnswer struct {
-	Group      string          `json:"group"`
-	Provider   string          `json:"provider"`
-	Deployment string          `json:"deployment"`
-	Response   json.RawMessage `json:"response"`
+	Group, Provider, Deployment string
+	// Response is the answer's JSON, written to a non-streaming client as
+	// it is: a hit costs no decoding.
+	Response []byte
+}
+
+// encode lays the answer out as three length-prefixed names, then the
+// response bytes.
+func (a *cachedAnswer) encode() []byte {
+	b := make([]byte, 0, 3*binary.MaxVarintLen64+len(a.Group)+len(a.Provider)+len(a.Deployment)+len(a.Response))
+	for _, s := range []string{a.Group, a.Provider, a.Deployment} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return append(b, a.Response...)
+}
+
+// decodeAnswer reads what encode wrote; ok is false for anything else.
+func decodeAnswer(b []byte) (a cachedAnswer, ok bool) {
+	names := make([]string, 3)
+	for i := range names {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return a, false
+		}
+		names[i], b = string(b[w:w+int(n)]), b[w+int(n):]
+	}
+	a.Group, a.Provider, a.Deployment, a.Response = names[0], names[1], names[2], b
+	return a, len(b) > 0 && b[0] == '{' // the cache checks integrity (CRC); this checks the layout
 }
 
 // cacheable reports whether resp is a complete, successful answer worth
@@ -145,36 +171,34 @@ func (s *Server) useCache(rt *router.Router, req *chat.Request, p cachePolicy) c
 	return cacheUse{on: true, key: key, policy: p}
 }
 
-// store hands resp to the cache. The cache writes in the background, so
-// this never delays the answer.
-func (s *Server) store(cu cacheUse, tr *router.Trace, resp *chat.Response) {
+// store hands resp, encoded as body (nil: encode it here), to the cache.
+// The cache writes in the background, so this never delays the answer.
+func (s *Server) store(cu cacheUse, tr *router.Trace, resp *chat.Response, body []byte) {
 	if !cu.on || cu.policy.noWrite || !cacheable(resp) {
 		return
 	}
-	body, err := json.Marshal(resp)
-	if err != nil {
-		return
+	if body == nil {
+		var err error
+		if body, err = json.Marshal(resp); err != nil {
+			return
+		}
 	}
 	d := tr.Answered
-	value, err := json.Marshal(cachedAnswer{Group: d.Group, Provider: d.Provider, Deployment: d.ID, Response: body})
-	if err != nil {
-		return
-	}
-	s.opts.Cache.Put(cu.key, value, cu.policy.ttl, 0)
+	a := cachedAnswer{Group: d.Group, Provider: d.Provider, Deployment: d.ID, Response: body}
+	s.opts.Cache.Put(cu.key, a.encode(), cu.policy.ttl, 0)
 }
 
 // lookup returns the cached answer for key, or nil.
-func (s *Server) lookup(key [32]byte, maxAge time.Duration, allowStale bool) (*cachedAnswer, *chat.Response) {
+func (s *Server) lookup(key [32]byte, maxAge time.Duration, allowStale bool) *cachedAnswer {
 	e, err := s.opts.Cache.Get(key, maxAge, allowStale)
 	if err != nil {
-		return nil, nil
+		return nil
 	}
-	var a cachedAnswer
-	var resp chat.Response
-	if json.Unmarshal(e.Value, &a) != nil || json.Unmarshal(a.Response, &resp) != nil {
-		return nil, nil
+	a, ok := decodeAnswer(e.Value)
+	if !ok {
+		return nil
 	}
-	return &a, &resp
+	return &a
 }
 
 // serveStale answers from an expired entry when every provider failed for
@@ -185,18 +209,18 @@ func (s *Server) serveStale(w http.ResponseWriter, req *chat.Request, cu cacheUs
 	if !cu.on || cu.policy.noRead || !errors.As(err, &pe) || pe.Class.Final() {
 		return false
 	}
-	a, resp := s.lookup(cu.key, 0, true)
+	a := s.lookup(cu.key, 0, true)
 	if a == nil {
 		return false
 	}
 	ex.cache, ex.err = cacheStale, err
-	ex.status = s.replay(w, req, a, resp, cacheStale)
+	ex.status = s.replay(w, req, a, cacheStale)
 	return true
 }
 
 // replay answers from the cache, as JSON or as a stream, and returns the
 // status written.
-func (s *Server) replay(w http.ResponseWriter, req *chat.Request, a *cachedAnswer, resp *chat.Response, state string) int {
+func (s *Server) replay(w http.ResponseWriter, req *chat.Request, a *cachedAnswer, state string) int {
 	h := w.Header()
 	h.Set("X-Detour-Cache", state)
 	h.Set("X-Detour-Provider", a.Provider)
@@ -206,11 +230,17 @@ func (s *Server) replay(w http.ResponseWriter, req *chat.Request, a *cachedAnswe
 	h.Set("X-Detour-Fallbacks", "0")
 	h.Set("X-Detour-Cost", "0")
 	if !req.Stream {
-		return writeJSON(w, resp)
+		return writeBody(w, a.Response)
+	}
+	var resp chat.Response
+	if err := json.Unmarshal(a.Response, &resp); err != nil {
+		e := &apiError{Status: http.StatusInternalServerError, Body: errorDetail{Type: "server_error", Message: "a cached answer could not be read"}}
+		writeError(w, e)
+		return e.Status
 	}
 	out := startSSE(w)
 	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-	for _, c := range chat.Chunks(resp, includeUsage) {
+	for _, c := range chat.Chunks(&resp, includeUsage) {
 		if out.send(c) != nil {
 			return http.StatusOK
 		}

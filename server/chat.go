@@ -55,8 +55,8 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		ex.cache = cacheMiss
 		if policy.noRead {
 			ex.cache = cacheBypass
-		} else if a, resp := s.lookup(cu.key, policy.maxAge, false); a != nil {
-			ex.cache, ex.status = cacheHit, s.replay(w, req, a, resp, cacheHit)
+		} else if a := s.lookup(cu.key, policy.maxAge, false); a != nil {
+			ex.cache, ex.status = cacheHit, s.replay(w, req, a, cacheHit)
 			return
 		} else {
 			s.opts.Cache.RecordMiss()
@@ -81,8 +81,13 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		resp.Model = tr.Answered.Model
 	}
 	setRouteHeaders(w.Header(), tr)
-	ex.status = writeJSON(w, resp)
-	s.store(cu, tr, resp)
+	body, err := json.Marshal(resp)
+	if err != nil {
+		ex.status = writeJSON(w, resp) // writes the encoding error
+		return
+	}
+	s.store(cu, tr, resp, body) // before the answer, so a repeat right after it can hit
+	ex.status = writeBody(w, body)
 }
 
 // streamAnswer routes a streamed request and relays its chunks as SSE.
@@ -108,8 +113,8 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 	for {
 		c, err := stream.Recv()
 		if err == io.EOF {
+			s.store(cu, tr, whole.Response(), nil) // before [DONE], so a repeat right after it can hit
 			out.done()
-			s.store(cu, tr, whole.Response())
 			return
 		}
 		if err != nil {

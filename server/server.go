@@ -141,6 +141,11 @@ func writeJSON(w http.ResponseWriter, v any) int {
 		writeError(w, e)
 		return e.Status
 	}
+	return writeBody(w, b)
+}
+
+// writeBody writes b, a JSON document, as a 200 answer.
+func writeBody(w http.ResponseWriter, b []byte) int {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)

@@ -1,0 +1,203 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
+)
+
+// exchange sends p (streamed or not) and returns the answer and the
+// x-detour-cache header.
+func exchange(t *testing.T, gw *gateway, p openai.ChatCompletionNewParams, stream bool, opts ...option.RequestOption) (answer, string) {
+	t.Helper()
+	var resp *http.Response
+	opts = append(opts, option.WithResponseInto(&resp))
+	var c openai.ChatCompletion
+	if stream {
+		s := gw.client.Chat.Completions.NewStreaming(context.Background(), p, opts...)
+		var acc openai.ChatCompletionAccumulator
+		for s.Next() {
+			acc.AddChunk(s.Current())
+		}
+		if err := s.Err(); err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		c = acc.ChatCompletion
+	} else {
+		out, err := gw.client.Chat.Completions.New(context.Background(), p, opts...)
+		if err != nil {
+			t.Fatalf("chat: %v", err)
+		}
+		c = *out
+	}
+	a := answer{text: c.Choices[0].Message.Content, finish: c.Choices[0].FinishReason, usage: c.Usage}
+	for _, tc := range c.Choices[0].Message.ToolCalls {
+		a.toolCalls = append(a.toolCalls, cannedCall{tc.Function.Name, tc.Function.Arguments})
+		a.ids = append(a.ids, tc.ID)
+	}
+	return a, resp.Header.Get("X-Detour-Cache")
+}
+
+// flush waits until the cache has written what it was given.
+func flush(t *testing.T, gw *gateway) {
+	t.Helper()
+	if err := gw.gw.Cache().Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCacheHitsBothShapes(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		first, then bool // streamed?
+		reply       openaitest.Reply
+	}{
+		{"json then json", false, false, openaitest.Reply{Text: "cached words"}},
+		{"json then stream", false, true, openaitest.Reply{Text: "cached words"}},
+		{"stream then json", true, false, openaitest.Reply{Text: "cached words"}},
+		{"stream then stream", true, true, openaitest.Reply{Text: "cached words"}},
+		{"tool calls, json then stream", false, true, openaitest.Reply{ToolCalls: []openaitest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Paris"}`}}}},
+		{"tool calls, stream then json", true, false, openaitest.Reply{ToolCalls: []openaitest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Paris"}`}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := openaitest.New(t, tc.reply)
+			gw := startCached(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o"))
+			p := params("main-llm")
+			p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+			if !tc.first {
+				p.StreamOptions = openai.ChatCompletionStreamOptionsParam{}
+			}
+			miss, state := exchange(t, gw, p, tc.first)
+			if state != "MISS" {
+				t.Errorf("first x-detour-cache = %q, want MISS", state)
+			}
+			flush(t, gw)
+			p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+			hit, state := exchange(t, gw, p, tc.then)
+			if state != "HIT" || up.Count() != 1 {
+				t.Fatalf("second x-detour-cache = %q after %d upstream calls, want HIT after 1", state, up.Count())
+			}
+			if hit.text != miss.text || hit.finish != miss.finish || len(hit.toolCalls) != len(miss.toolCalls) {
+				t.Errorf("hit %+v, want the same answer as %+v", hit, miss)
+			}
+			for i := range hit.toolCalls {
+				if hit.toolCalls[i] != miss.toolCalls[i] || hit.ids[i] != miss.ids[i] {
+					t.Errorf("tool call %d: hit %+v %s, want %+v %s", i, hit.toolCalls[i], hit.ids[i], miss.toolCalls[i], miss.ids[i])
+				}
+			}
+			if hit.usage.TotalTokens == 0 {
+				t.Error("a hit lost the usage")
+			}
+		})
+	}
+}
+
+func TestCacheControls(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      []option.RequestOption
+		wantState string
+		wantCalls int // upstream calls after the warm-up and this request
+		stored    bool
+	}{
+		{"plain repeat", nil, "HIT", 1, true},
+		{"Cache-Control no-cache", []option.RequestOption{option.WithHeader("Cache-Control", "no-cache")}, "BYPASS", 2, true},
+		{"x-detour-cache bypass", []option.RequestOption{option.WithHeader("X-Detour-Cache", "bypass")}, "BYPASS", 2, true},
+		{"body cache no-cache", []option.RequestOption{option.WithJSONSet("cache", map[string]any{"no-cache": true})}, "BYPASS", 2, true},
+		{"namespace", []option.RequestOption{option.WithJSONSet("cache", map[string]any{"namespace": "team-b"})}, "MISS", 2, true},
+		{"max-age passes", []option.RequestOption{option.WithHeader("Cache-Control", "max-age=3600")}, "HIT", 1, true},
+		{"max-age too old", []option.RequestOption{option.WithHeader("Cache-Control", "max-age=30")}, "MISS", 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := openaitest.New(t)
+			gw := startCached(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o"))
+			exchange(t, gw, params("main-llm"), false)
+			flush(t, gw)
+			gw.clock.Advance(time.Minute)
+			_, state := exchange(t, gw, params("main-llm"), false, tt.opts...)
+			if state != tt.wantState || up.Count() != tt.wantCalls {
+				t.Errorf("x-detour-cache %q after %d upstream calls, want %q after %d", state, up.Count(), tt.wantState, tt.wantCalls)
+			}
+			for _, r := range up.Requests() {
+				if _, ok := r.Body["cache"]; ok {
+					t.Errorf("the body's cache field reached the upstream: %s", r.Raw)
+				}
+			}
+		})
+	}
+}
+
+func TestCacheNoStore(t *testing.T) {
+	up := openaitest.New(t)
+	gw := startCached(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o"))
+	exchange(t, gw, params("main-llm"), false, option.WithHeader("Cache-Control", "no-store"))
+	flush(t, gw)
+	if _, state := exchange(t, gw, params("main-llm"), false); state != "MISS" || up.Count() != 2 {
+		t.Errorf("x-detour-cache %q after %d calls: a no-store answer was stored", state, up.Count())
+	}
+}
+
+func TestCacheStoresOnlyCompleteAnswers(t *testing.T) {
+	tests := []struct {
+		name   string
+		reply  openaitest.Reply
+		stream bool
+	}{
+		{"content filter", openaitest.Reply{Text: "partial", FinishReason: "content_filter"}, false},
+		{"cut stream", openaitest.Reply{Text: "one two three", Fault: openaitest.CutMidStream}, true},
+		{"error event", openaitest.Reply{Text: "one two three", Fault: openaitest.ErrorEventMidStream}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := openaitest.New(t, tt.reply, openaitest.Reply{Text: "whole answer"})
+			gw := startCached(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o")+"router_settings: {num_retries: 0}\n")
+			if tt.stream {
+				s := gw.client.Chat.Completions.NewStreaming(context.Background(), params("main-llm"))
+				for s.Next() {
+				}
+			} else {
+				exchange(t, gw, params("main-llm"), false)
+			}
+			flush(t, gw)
+			a, state := exchange(t, gw, params("main-llm"), false)
+			if state != "MISS" || a.text != "whole answer" {
+				t.Errorf("got %q (%s), want a fresh answer: the first one must not have been stored", a.text, state)
+			}
+		})
+	}
+}
+
+func TestCacheServesStaleWhenEveryProviderFails(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "yesterday's answer"})
+	gw := startCached(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o")+"router_settings: {num_retries: 0}\ndetour: {cache: {ttl: 60}}\n")
+	exchange(t, gw, params("main-llm"), false)
+	flush(t, gw)
+	gw.clock.Advance(2 * time.Minute) // past the TTL, within stale_ttl
+	up.SetReplies(openaitest.Status(503, openaitest.OverloadBody))
+	for _, stream := range []bool{false, true} {
+		a, state := exchange(t, gw, params("main-llm"), stream)
+		if state != "STALE" || a.text != "yesterday's answer" {
+			t.Errorf("stream=%v: got %q (%s), want the stale answer", stream, a.text, state)
+		}
+	}
+	// A provider that answers again wins over the stale entry.
+	up.SetReplies(openaitest.Reply{Text: "today's answer"})
+	if a, state := exchange(t, gw, params("main-llm"), false); state != "MISS" || a.text != "today's answer" {
+		t.Errorf("got %q (%s), want a fresh answer", a.text, state)
+	}
+	// The client's own fault never falls back to a stale answer.
+	gw.clock.Advance(2 * time.Minute)
+	up.SetReplies(openaitest.Status(400, openaitest.BadParamBody))
+	_, err := gw.client.Chat.Completions.New(context.Background(), params("main-llm"))
+	if err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("err = %v, want the 400", err)
+	}
+}
