@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/detour-gateway/detour/cache"
 	"github.com/detour-gateway/detour/keystore"
 )
 
@@ -177,5 +178,46 @@ func TestServeWritesDefaultConfigAndServesDemo(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("serve exited %d:\n%s", code, errOut.String())
+	}
+}
+
+func TestCacheCommand(t *testing.T) {
+	dir := t.TempDir()
+	cachePath := filepath.Join(dir, "cache.db")
+	cfg := writeConfig(t, "model_list:\n  - model_name: demo\n    litellm_params: {model: mock/demo}\ndetour:\n  cache: {path: "+cachePath+"}\n")
+	t.Setenv("DETOUR_CONFIG", cfg)
+
+	c, err := cache.Open(cachePath, cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Put([32]byte{1}, []byte(`{"x":1}`), 0, 0.5)
+	if _, err := c.Get([32]byte{9}, 0, false); err == nil {
+		t.Fatal("unexpected hit")
+	}
+	c.RecordMiss()
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// While another process holds the file, the command says so.
+	if r := runCLI(t, keystore.NewMemory(), nil, "", "cache", "stats"); r.code != 1 || !strings.Contains(r.stderr, "in use by a running detour serve") {
+		t.Errorf("locked: exit %d, stderr %q", r.code, r.stderr)
+	}
+	c.Close()
+
+	r := runCLI(t, keystore.NewMemory(), nil, "", "cache", "stats")
+	for _, want := range []string{"entries    1", "misses     1", cachePath} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("stats: exit %d, stdout lacks %q:\n%s%s", r.code, want, r.stdout, r.stderr)
+		}
+	}
+	if r := runCLI(t, keystore.NewMemory(), nil, "", "cache", "clear"); r.code != 0 || !strings.Contains(r.stdout, "cleared") {
+		t.Errorf("clear: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, keystore.NewMemory(), nil, "", "cache", "stats"); !strings.Contains(r.stdout, "entries    0") {
+		t.Errorf("after clear:\n%s", r.stdout)
+	}
+	if r := runCLI(t, keystore.NewMemory(), nil, "", "cache", "purge"); r.code != 2 {
+		t.Errorf("unknown subcommand: exit %d, want 2", r.code)
 	}
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -199,5 +200,36 @@ func TestCacheServesStaleWhenEveryProviderFails(t *testing.T) {
 	_, err := gw.client.Chat.Completions.New(context.Background(), params("main-llm"))
 	if err == nil || !strings.Contains(err.Error(), "400") {
 		t.Errorf("err = %v, want the 400", err)
+	}
+}
+
+func TestCacheHitSavesTheOriginalCost(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "three word answer"})
+	gw := startCached(t, "model_list:\n"+deployment(up, "main-llm", "gpt-4o")+
+		"    model_info: {input_cost_per_token: 0.000002, output_cost_per_token: 0.00001}\n")
+	var resp *http.Response
+	if _, err := gw.client.Chat.Completions.New(context.Background(), params("main-llm"), option.WithResponseInto(&resp)); err != nil {
+		t.Fatal(err)
+	}
+	// The fake counts 9 prompt tokens and a token a word: 9×2e-6 + 3×1e-5.
+	const cost = 0.000048
+	if got := resp.Header.Get("X-Detour-Cost"); got != "0.000048" {
+		t.Errorf("x-detour-cost = %q, want %v", got, cost)
+	}
+	flush(t, gw)
+	for range 2 {
+		if _, err := gw.client.Chat.Completions.New(context.Background(), params("main-llm"), option.WithResponseInto(&resp)); err != nil {
+			t.Fatal(err)
+		}
+		if resp.Header.Get("X-Detour-Cache") != "HIT" || resp.Header.Get("X-Detour-Cost") != "0" {
+			t.Errorf("hit headers cache=%q cost=%q, want HIT and 0", resp.Header.Get("X-Detour-Cache"), resp.Header.Get("X-Detour-Cost"))
+		}
+	}
+	stats, err := gw.gw.Cache().Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Hits != 2 || stats.Misses != 1 || stats.Entries != 1 || math.Abs(stats.SavedUSD-2*cost) > 1e-12 {
+		t.Errorf("stats = %+v, want 2 hits, 1 miss, 1 entry, $%v saved", stats, 2*cost)
 	}
 }

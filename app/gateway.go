@@ -215,6 +215,7 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 			ID: d.ID, Group: d.Group, Provider: d.Provider, Model: d.UpstreamModel,
 			Weight: d.Weight, RPM: d.RPM, TPM: d.TPM,
 			Timeout: d.Timeout, StreamTimeout: d.StreamTimeout,
+			Price:  router.Price{Input: d.Info.InputCostPerToken, Output: d.Info.OutputCostPerToken},
 			Client: client,
 		})
 	}

@@ -42,8 +42,25 @@ type Deployment struct {
 	// StreamTimeout bounds the wait for a stream's first content chunk.
 	// Zero means Timeout.
 	StreamTimeout time.Duration
+	// Price is what the deployment charges, from model_info; zero when
+	// unknown.
+	Price Price
 	// Client sends the requests.
 	Client provider.Provider
+}
+
+// Price is a deployment's price list, in USD per token.
+type Price struct {
+	Input, Output float64
+}
+
+// Cost returns what usage cost at p, and false when p is unknown (all
+// zero) or there is no usage to price.
+func (p Price) Cost(u *chat.Usage) (float64, bool) {
+	if u == nil || p.Input == 0 && p.Output == 0 {
+		return 0, false
+	}
+	return float64(u.PromptTokens)*p.Input + float64(u.CompletionTokens)*p.Output, true
 }
 
 // Settings are the router_settings that shape routing.

@@ -81,6 +81,9 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		resp.Model = tr.Answered.Model
 	}
 	setRouteHeaders(w.Header(), tr)
+	if cost, ok := tr.Answered.Price.Cost(resp.Usage); ok {
+		w.Header().Set("X-Detour-Cost", strconv.FormatFloat(cost, 'f', -1, 64))
+	}
 	body, err := json.Marshal(resp)
 	if err != nil {
 		ex.status = writeJSON(w, resp) // writes the encoding error
