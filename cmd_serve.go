@@ -41,6 +41,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("Detour is serving", "url", "http://"+ln.Addr().String()+"/v1", "config", cfg.Path,
 		"model_groups", len(cfg.Groups()), "deployments", len(cfg.Models))
+	go func() {
+		if err := gw.WatchConfig(ctx, cfg.Path, nil); err != nil {
+			log.Warn("config changes will need a restart", "err", err)
+		}
+	}()
 	err = gw.Serve(ctx, ln)
 	if cerr := gw.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close the cache: %w", cerr)

@@ -3,6 +3,7 @@ module github.com/detour-gateway/detour
 go 1.26.0
 
 require (
+	github.com/fsnotify/fsnotify v1.10.1
 	github.com/ollama/ollama v0.17.4
 	github.com/openai/openai-go/v3 v3.96.0
 	github.com/zalando/go-keyring v0.2.8

@@ -20,6 +20,7 @@ import (
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/clock"
 	"github.com/detour-gateway/detour/config"
+	"github.com/detour-gateway/detour/config/watch"
 	"github.com/detour-gateway/detour/keystore"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/cooldown"
@@ -62,8 +63,11 @@ type Gateway struct {
 	keys   *keystore.Resolver
 	router atomic.Pointer[router.Router]
 	api    *server.Server
-	config *config.Config
 	cache  *cache.Cache // nil when disabled or unavailable
+	// config is the config in use; configErr the last reload's failure.
+	config    atomic.Pointer[config.Config]
+	configErr atomic.Pointer[server.ConfigState]
+	loadedAt  atomic.Int64 // unix nanos of the last successful (re)load
 }
 
 // New builds a Gateway from a loaded config.
@@ -89,14 +93,16 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = DefaultShutdownGrace
 	}
-	g := &Gateway{opts: o, config: cfg, keys: &keystore.Resolver{Store: o.Keys, Getenv: o.Getenv, Now: o.Clock.Now}}
+	g := &Gateway{opts: o, keys: &keystore.Resolver{Store: o.Keys, Getenv: o.Getenv, Now: o.Clock.Now}}
+	g.config.Store(cfg)
+	g.loadedAt.Store(time.Now().UnixNano())
 	r, err := g.buildRouter(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
 	g.router.Store(r)
 	g.cache = openCache(cfg.Detour.Cache, o)
-	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes}
+	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes, Config: g.ConfigState}
 	if g.cache != nil {
 		sopts.Cache = g.cache
 	}
@@ -351,4 +357,78 @@ func NewHTTPClient() *http.Client {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}}
+}
+
+// Reload makes cfg the config in use: new requests route with it, while
+// requests in flight finish on the router they started with. Cooldown
+// state carries over for every deployment whose id did not change.
+// Settings read only at start (detour.listen, max_body_bytes, cache) keep
+// their old values until a restart, with a warning.
+func (g *Gateway) Reload(cfg *config.Config) error {
+	prev := g.config.Load()
+	r, err := g.buildRouter(cfg, g.router.Load())
+	if err != nil {
+		return err
+	}
+	if prev.Detour != cfg.Detour {
+		g.opts.Logger.Warn("config: the detour section changed; listen, max_body_bytes and cache take effect after a restart")
+	}
+	g.router.Store(r)
+	g.config.Store(cfg)
+	g.configErr.Store(nil)
+	g.loadedAt.Store(time.Now().UnixNano())
+	return nil
+}
+
+// ConfigState tells which config is in use and why the last reload
+// failed, if it did.
+func (g *Gateway) ConfigState() server.ConfigState {
+	if s := g.configErr.Load(); s != nil {
+		return *s
+	}
+	return server.ConfigState{Path: g.config.Load().Path, LoadedAt: time.Unix(0, g.loadedAt.Load()).UTC()}
+}
+
+// WatchConfig reloads the config file at path whenever its content
+// changes, until ctx is done. A file that does not parse leaves the last
+// good config running; the problems, with their lines, go to the log,
+// /health and /api/v1/config until a fixed file clears them. ready, if not
+// nil, is called once the watch is in place.
+func (g *Gateway) WatchConfig(ctx context.Context, path string, ready func()) error {
+	current, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("watch the config: %w", err)
+	}
+	return watch.Run(ctx, path, current, watch.Options{Logger: g.opts.Logger, Ready: ready}, func(content []byte) {
+		g.reloadFrom(path, content)
+	})
+}
+
+// reloadFrom parses content, the config file at path, and reloads it.
+func (g *Gateway) reloadFrom(path string, content []byte) {
+	cfg, warnings, err := config.Parse(content)
+	for _, w := range warnings {
+		g.opts.Logger.Warn("config: "+w.Message, "file", path, "line", w.Line, "key", w.Key)
+	}
+	if err == nil {
+		cfg.Path = path
+		err = g.Reload(cfg)
+	}
+	if err == nil {
+		g.opts.Logger.Info("config reloaded", "file", path, "model_groups", len(cfg.Groups()), "deployments", len(cfg.Models))
+		return
+	}
+	state := server.ConfigState{Path: path, LoadedAt: time.Unix(0, g.loadedAt.Load()).UTC(),
+		Error: &server.ConfigError{Message: "the config file has errors; still running the last good config: " + err.Error()}}
+	var cerr *config.Error
+	if errors.As(err, &cerr) {
+		state.Error.Message = fmt.Sprintf("the config file has %d error(s); still running the last good config", len(cerr.Problems))
+		for _, p := range cerr.Problems {
+			state.Error.Problems = append(state.Error.Problems, server.ConfigProblem{Line: p.Line, Key: p.Key, Message: p.Message})
+			g.opts.Logger.Error("config reload failed; still running the last good config", "file", path, "line", p.Line, "key", p.Key, "problem", p.Message)
+		}
+	} else {
+		g.opts.Logger.Error("config reload failed; still running the last good config", "file", path, "err", err)
+	}
+	g.configErr.Store(&state)
 }

@@ -40,6 +40,9 @@ type Options struct {
 	NewID func() string
 	// Cache answers repeated requests. Nil means no cache.
 	Cache Cache
+	// Config reports the config file's state for /health and
+	// /api/v1/config. Nil means always healthy.
+	Config func() ConfigState
 }
 
 // Server serves Detour's HTTP API.
@@ -68,6 +71,7 @@ func New(o Options) *Server {
 		s.mux.HandleFunc(prefix+"/models/{model...}", s.method(http.MethodGet, s.model))
 	}
 	s.mux.HandleFunc("/health", s.method(http.MethodGet, s.health))
+	s.mux.HandleFunc("/api/v1/config", s.method(http.MethodGet, s.configState))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Body: errorDetail{Type: "invalid_request_error",
 			Message: fmt.Sprintf("no such endpoint: %s %s; Detour serves POST /v1/chat/completions, POST /v1/embeddings and GET /v1/models", r.Method, r.URL.Path)}})
@@ -94,11 +98,6 @@ func randomID() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, `{"status":"ok"}`+"\n")
 }
 
 type modelObject struct {
