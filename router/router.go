@@ -97,6 +97,11 @@ type Options struct {
 	// Cooldowns is the cooldown state. Nil means a fresh Tracker. Pass the
 	// previous router's Tracker on reload to keep the state.
 	Cooldowns *cooldown.Tracker
+	// Degrade is the local last tier. Nil means none.
+	Degrade *Degrade
+	// Connectivity tracks whether the machine is offline. Nil means it is
+	// never considered offline.
+	Connectivity *Connectivity
 }
 
 // Router routes chat requests. It is immutable once built and safe for
@@ -109,6 +114,9 @@ type Router struct {
 	clock    clock.Clock
 	rand     func() float64
 	cool     *cooldown.Tracker
+
+	degradeTier *Degrade
+	conn        *Connectivity
 }
 
 // New builds a Router over deployments.
@@ -135,7 +143,7 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 		o.Cooldowns = cooldown.New(s.Cooldown, o.Clock)
 	}
 	r := &Router{settings: s, groups: map[string][]*Deployment{}, clock: o.Clock, rand: o.Rand,
-		cool: o.Cooldowns, strategy: SimpleShuffle{Rand: o.Rand}}
+		cool: o.Cooldowns, strategy: SimpleShuffle{Rand: o.Rand}, degradeTier: o.Degrade, conn: o.Connectivity}
 	for i := range deployments {
 		d := &deployments[i]
 		if d.Client == nil {
@@ -196,6 +204,17 @@ type Trace struct {
 	Answered *Deployment
 	// Upstream is the answering attempt's duration.
 	Upstream time.Duration
+	// Degraded names the local tier that answered ("ollama"); "" when a
+	// deployment of the requested group or a fallback answered.
+	Degraded string
+	// cools holds the cooldowns of unreachable deployments until the
+	// request knows whether the machine, not the provider, is offline.
+	cools []pendingCool
+}
+
+type pendingCool struct {
+	id  string
+	err *provider.Error
 }
 
 // Fallbacks returns how many fallback groups were tried.
@@ -262,7 +281,21 @@ func (r *Router) route(ctx context.Context, group string, call attemptFunc) (*Tr
 	if _, ok := r.groups[group]; !ok {
 		return tr, fmt.Errorf("%w %q", ErrUnknownGroup, group)
 	}
+	if off, _ := r.conn.Offline(); off && r.degradeTier != nil {
+		return tr, r.degrade(ctx, group, tr, call, nil)
+	}
 	err := r.routeGroup(ctx, group, tr, call, map[string]bool{})
+	if err != nil && ctx.Err() == nil && allUnreachable(tr) && r.conn != nil {
+		r.conn.markOffline() // not the providers' fault: no cooldowns for it
+	} else {
+		for _, c := range tr.cools {
+			r.cool.Fail(c.id, c.err.Class, c.err.RetryAfter)
+		}
+	}
+	tr.cools = nil
+	if err != nil && !finalErr(err) && ctx.Err() == nil && r.degradeTier != nil {
+		err = r.degrade(ctx, group, tr, call, err)
+	}
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
 		err = &provider.Error{Class: provider.Timeout, Message: fmt.Sprintf(
 			"no answer within the request timeout (%s); raise router_settings.timeout if the model needs longer", r.settings.Timeout)}
@@ -376,11 +409,15 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call att
 		if pe.Class.Final() {
 			return pe
 		}
-		if !pe.Local {
+		switch {
+		case pe.Local:
+		case pe.Unreachable:
+			tr.cools = append(tr.cools, pendingCool{d.ID, pe}) // decided when the request ends
+		default:
 			r.cool.Fail(d.ID, pe.Class, pe.RetryAfter)
 		}
-		if !pe.Class.Retryable() {
-			excluded[d.ID] = true
+		if !pe.Class.Retryable() || pe.Unreachable {
+			excluded[d.ID] = true // nothing a quick retry would change
 		}
 	}
 	return last

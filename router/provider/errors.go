@@ -92,6 +92,10 @@ type Error struct {
 	// such as a missing key. It says nothing of the provider's health, so
 	// it never cools the deployment.
 	Local bool
+	// Unreachable is true when no connection could be made at all (DNS
+	// failure, connection refused, no route): the provider, or the whole
+	// network, is out of reach. Retrying at once would not help.
+	Unreachable bool
 }
 
 func (e *Error) Error() string {
@@ -125,7 +129,7 @@ func TransportError(err error) *Error {
 	var opErr *net.OpError
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) || errors.As(err, &opErr) && opErr.Op == "dial" {
-		return &Error{Class: Connection, Message: "could not connect to the provider", Err: err}
+		return &Error{Class: Connection, Message: "could not connect to the provider", Err: err, Unreachable: true}
 	}
 	return &Error{Class: Connection, Message: "the connection to the provider broke", Err: err}
 }

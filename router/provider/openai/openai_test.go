@@ -306,3 +306,15 @@ func TestToolCallsPassThrough(t *testing.T) {
 		t.Errorf("streamed %q(%s) finish %q", name, args, finish)
 	}
 }
+
+func TestUnreachableIsMarked(t *testing.T) {
+	_, err := newClient("http://"+openaitest.ClosedAddr(t)+"/v1").Chat(context.Background(), request(false))
+	if pe := provider.AsError(err); !pe.Unreachable {
+		t.Errorf("connection refused not marked unreachable: %+v", pe)
+	}
+	up := openaitest.New(t, openaitest.Reply{Fault: openaitest.ResetMidBody})
+	_, err = newClient(up.URL).Chat(context.Background(), request(false))
+	if pe := provider.AsError(err); pe.Unreachable {
+		t.Errorf("a reset mid-body marked unreachable: %+v", pe)
+	}
+}
