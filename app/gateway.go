@@ -64,6 +64,8 @@ type Gateway struct {
 	router atomic.Pointer[router.Router]
 	api    *server.Server
 	cache  *cache.Cache // nil when disabled or unavailable
+	conn   *router.Connectivity
+	stop   context.CancelFunc // ends background work (the offline probe)
 	// config is the config in use; configErr the last reload's failure.
 	config    atomic.Pointer[config.Config]
 	configErr atomic.Pointer[server.ConfigState]
@@ -96,8 +98,12 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{opts: o, keys: &keystore.Resolver{Store: o.Keys, Getenv: o.Getenv, Now: o.Clock.Now}}
 	g.config.Store(cfg)
 	g.loadedAt.Store(time.Now().UnixNano())
+	var bg context.Context
+	bg, g.stop = context.WithCancel(context.Background())
+	g.conn = router.NewConnectivity(bg, g.cloudReachable, cfg.Detour.Offline.ProbeInterval, o.Logger)
 	r, err := g.buildRouter(cfg, nil)
 	if err != nil {
+		g.stop()
 		return nil, err
 	}
 	g.router.Store(r)
@@ -156,6 +162,7 @@ func (g *Gateway) Cache() *cache.Cache { return g.cache }
 // Close releases what the gateway holds: it writes out and closes the
 // response cache. Call it after Serve returns.
 func (g *Gateway) Close() error {
+	g.stop()
 	if g.cache == nil {
 		return nil
 	}
@@ -226,6 +233,7 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 		})
 	}
 	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand}
+	opts.Degrade, opts.Connectivity = g.degradeOptions(cfg)
 	if prev != nil {
 		opts.Cooldowns = prev.Cooldowns()
 		opts.Cooldowns.SetPolicy(settings.Cooldown)
@@ -370,7 +378,7 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	if prev.Detour != cfg.Detour {
+	if prev.Detour.Listen != cfg.Detour.Listen || prev.Detour.MaxBodyBytes != cfg.Detour.MaxBodyBytes || prev.Detour.Cache != cfg.Detour.Cache {
 		g.opts.Logger.Warn("config: the detour section changed; listen, max_body_bytes and cache take effect after a restart")
 	}
 	g.router.Store(r)

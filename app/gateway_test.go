@@ -102,6 +102,9 @@ func serve(t testing.TB, yaml string, o app.Options, withCache bool) *served {
 		t.Fatalf("config: %v", err)
 	}
 	cfg.Detour.Cache.Enabled = withCache
+	// The Ollama tier would turn every cloud failure into its own 503;
+	// only tests about it turn it on.
+	cfg.Detour.Offline.Enabled = strings.Contains(yaml, "offline:")
 	if cfg.Detour.Cache.Path == "" {
 		cfg.Detour.Cache.Path = filepath.Join(t.TempDir(), "cache.db")
 	}

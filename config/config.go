@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,8 @@ const (
 	DefaultCacheStaleTTL = 7 * 24 * time.Hour
 	// DefaultCacheMaxBytes is detour.cache.max_bytes when unset: 512 MiB.
 	DefaultCacheMaxBytes int64 = 512 << 20
+	// DefaultProbeInterval is detour.offline.probe_interval when unset.
+	DefaultProbeInterval = 5 * time.Second
 )
 
 // Config is a loaded, valid config file. Defaults are already applied, so a
@@ -299,6 +302,33 @@ type Detour struct {
 	MaxBodyBytes int64
 	// Cache is detour.cache, the response cache.
 	Cache Cache
+	// Offline is detour.offline, the local Ollama tier.
+	Offline Offline
+}
+
+// Offline configures the local last tier (detour.offline): an Ollama model
+// that answers when every cloud deployment and fallback has failed, and at
+// once while the machine is offline.
+type Offline struct {
+	// Enabled turns the tier on; default true.
+	Enabled bool
+	// OllamaHost is where Ollama listens; "" means $OLLAMA_HOST, else
+	// 127.0.0.1:11434.
+	OllamaHost string
+	// Model is the Ollama model answering every group; "" means the
+	// first chat model in Ollama's list (its most recently changed).
+	Model string
+	// Map gives groups their own model (model group → Ollama model).
+	Map map[string]string
+	// ProbeInterval is how often, while offline, Detour checks whether
+	// the network is back, in seconds in the file; default 5 s.
+	ProbeInterval time.Duration
+}
+
+// Equal reports whether o and p are the same settings.
+func (o Offline) Equal(p Offline) bool {
+	return o.Enabled == p.Enabled && o.OllamaHost == p.OllamaHost && o.Model == p.Model &&
+		o.ProbeInterval == p.ProbeInterval && maps.Equal(o.Map, p.Map)
 }
 
 // Cache configures the response cache (detour.cache).

@@ -137,7 +137,7 @@ func TestParseExample(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Router, wantRouter) {
 		t.Errorf("Router =\n%+v\nwant\n%+v", cfg.Router, wantRouter)
 	}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, Cache: defaultCache}); cfg.Detour != want {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, Cache: defaultCache, Offline: defaultOffline}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	if cfg.Path != "" {
@@ -164,7 +164,7 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Router, want) {
 		t.Errorf("Router = %+v, want %+v", cfg.Router, want)
 	}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, Cache: defaultCache}); cfg.Detour != want {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, Cache: defaultCache, Offline: defaultOffline}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	d := cfg.Models[0]
@@ -716,7 +716,7 @@ func TestDefaultYAML(t *testing.T) {
 		cfg.Router.MaxFallbacks != DefaultMaxFallbacks || cfg.Router.RoutingStrategy != DefaultRoutingStrategy {
 		t.Errorf("DefaultYAML router settings differ from the defaults: %+v", cfg.Router)
 	}
-	if cfg.Detour != (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: defaultCache}) {
+	if want := (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: defaultCache, Offline: defaultOffline}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v", cfg.Detour)
 	}
 }
@@ -884,6 +884,34 @@ func TestCacheSection(t *testing.T) {
 		{"detour:\n  cache: {stale_ttl: -1}\n", "detour.cache.stale_ttl"},
 	}
 	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			_, _, err := Parse([]byte(models + tt.yaml))
+			var cerr *Error
+			if !errors.As(err, &cerr) || cerr.Problems[0].Key != tt.key || cerr.Problems[0].Line != 5 {
+				t.Errorf("err = %v, want a problem with %s on line 5", err, tt.key)
+			}
+		})
+	}
+}
+
+var defaultOffline = Offline{Enabled: true, ProbeInterval: DefaultProbeInterval}
+
+func TestOfflineSection(t *testing.T) {
+	const models = "model_list:\n  - model_name: demo\n    litellm_params: {model: mock/demo}\n"
+	t.Setenv("MY_OLLAMA", "10.0.0.5:11434")
+	cfg, _, err := Parse([]byte(models + "detour:\n  offline: {enabled: true, ollama_host: os.environ/MY_OLLAMA, model: llama3.2, map: {demo: qwen3:8b}, probe_interval: 2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Offline{Enabled: true, OllamaHost: "10.0.0.5:11434", Model: "llama3.2", Map: map[string]string{"demo": "qwen3:8b"}, ProbeInterval: 2 * time.Second}
+	if !cfg.Detour.Offline.Equal(want) {
+		t.Errorf("Offline = %+v, want %+v", cfg.Detour.Offline, want)
+	}
+	for _, tt := range []struct{ yaml, key string }{
+		{"detour:\n  offline: {map: {nope: llama3.2}}\n", "detour.offline.map.nope"},
+		{"detour:\n  offline: {probe_interval: 0}\n", "detour.offline.probe_interval"},
+		{"detour:\n  offline: {enabled: 3}\n", "detour.offline.enabled"},
+	} {
 		t.Run(tt.key, func(t *testing.T) {
 			_, _, err := Parse([]byte(models + tt.yaml))
 			var cerr *Error

@@ -956,7 +956,8 @@ func (p *parser) unknownGroup(g string) string {
 // detour reads the detour: section.
 func (p *parser) detour(n *yaml.Node) Detour {
 	d := Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: Cache{
-		Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes}}
+		Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes},
+		Offline: Offline{Enabled: true, ProbeInterval: DefaultProbeInterval}}
 	p.section(n, "detour", map[string]field{
 		"listen": func(v *yaml.Node, key string) {
 			s, ok := p.text(v, key)
@@ -979,9 +980,45 @@ func (p *parser) detour(n *yaml.Node) Detour {
 				d.MaxBodyBytes = n
 			}
 		},
-		"cache": func(v *yaml.Node, key string) { p.cache(v, key, &d.Cache) },
+		"cache":   func(v *yaml.Node, key string) { p.cache(v, key, &d.Cache) },
+		"offline": func(v *yaml.Node, key string) { p.offline(v, key, &d.Offline) },
 	})
 	return d
+}
+
+// offline reads detour.offline into o, which holds the defaults.
+func (p *parser) offline(n *yaml.Node, path string, o *Offline) {
+	p.section(n, path, map[string]field{
+		"enabled": func(v *yaml.Node, key string) {
+			if b, ok := p.boolean(v, key); ok {
+				o.Enabled = b
+			}
+		},
+		"ollama_host": func(v *yaml.Node, key string) { o.OllamaHost, _, _ = p.envText(v, key) },
+		"model":       func(v *yaml.Node, key string) { o.Model, _ = p.name(v, key) },
+		"probe_interval": func(v *yaml.Node, key string) {
+			if d, ok := p.seconds(v, key, false); ok {
+				o.ProbeInterval = d
+			}
+		},
+		"map": func(v *yaml.Node, key string) {
+			r := p.mapping(v, key)
+			if r == nil {
+				return
+			}
+			o.Map = map[string]string{}
+			for _, kv := range p.pairs(r, key) {
+				group := kv.key.Value
+				if !p.groups[group] {
+					p.errorf(kv.key, join(key, group), "%s", p.unknownGroup(group))
+					continue
+				}
+				if model, ok := p.name(kv.value, join(key, group)); ok {
+					o.Map[group] = model
+				}
+			}
+		},
+	})
 }
 
 // cache reads detour.cache into c, which holds the defaults.

@@ -134,13 +134,15 @@ func (r *Router) degrade(ctx context.Context, group string, tr *Trace, call atte
 		}
 	}
 	cloud := "the machine is offline, so the cloud providers were skipped"
+	var retryAfter time.Duration
 	if cause != nil {
+		retryAfter = provider.AsError(cause).RetryAfter
 		cloud = "the cloud providers failed (last: " + provider.AsError(cause).Message + ")"
 		if off, _ := r.conn.Offline(); off {
 			cloud += "; the machine looks offline"
 		}
 	}
-	return &provider.Error{Class: provider.ServerError, Status: 503, Err: err, Message: fmt.Sprintf(
+	return &provider.Error{Class: provider.ServerError, Status: 503, Err: err, RetryAfter: retryAfter, Message: fmt.Sprintf(
 		"Detour could not answer model group %q: %s, and the local %s tier failed too (%s). "+
 			"Start Ollama (ollama serve) and pull a model (ollama pull llama3.2), or check your network and keys (detour keys list).",
 		group, cloud, name, provider.AsError(err).Message)}

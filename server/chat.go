@@ -202,6 +202,9 @@ func setRouteHeaders(h http.Header, tr *router.Trace) {
 	}
 	h.Set("X-Detour-Attempts", strconv.Itoa(len(tr.Attempts)))
 	h.Set("X-Detour-Fallbacks", strconv.Itoa(tr.Fallbacks()))
+	if tr.Degraded != "" {
+		h.Set("X-Detour-Degraded", tr.Degraded)
+	}
 	if d := tr.Answered; d != nil {
 		h.Set("X-Detour-Provider", d.Provider)
 		h.Set("X-Detour-Deployment", d.ID)

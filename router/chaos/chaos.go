@@ -238,7 +238,9 @@ func (s *Switch) inject(ctx context.Context, id string) error {
 	switch st.Mode {
 	case Down:
 		// Not Local: the point is to exercise retries, cooldowns and
-		// failover, which Local failures skip.
+		// failover, which Local failures skip. Not Unreachable either:
+		// with every deployment switched down the router would take the
+		// machine for offline, and an offline machine cools nothing.
 		return &provider.Error{Class: provider.Connection, Err: ErrInjected,
 			Message: fmt.Sprintf("chaos: %s is switched down (until %s)", id, clockTime(st.Until))}
 	case RateLimited:
@@ -270,7 +272,9 @@ func clockTime(t time.Time) string {
 //   - no chaos (or expired): the call goes to p.
 //   - Down: fails at once, without calling p, with a provider.Connection
 //     *provider.Error "chaos: <id> is switched down (until HH:MM:SS UTC)".
-//     It is not Local, so it counts towards cooldowns like a real outage.
+//     It is neither Local nor Unreachable, so it counts towards cooldowns
+//     like a real outage and never makes the router think the machine is
+//     offline.
 //   - RateLimited: fails at once, without calling p, with a
 //     provider.RateLimited *provider.Error, Status 429 and RetryAfter the
 //     chaos time left, at most MaxRetryAfter (5 s).
