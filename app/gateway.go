@@ -23,6 +23,7 @@ import (
 	"github.com/detour-gateway/detour/config/watch"
 	"github.com/detour-gateway/detour/keystore"
 	"github.com/detour-gateway/detour/router"
+	"github.com/detour-gateway/detour/router/chaos"
 	"github.com/detour-gateway/detour/router/cooldown"
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/anthropic"
@@ -65,6 +66,7 @@ type Gateway struct {
 	api    *server.Server
 	cache  *cache.Cache // nil when disabled or unavailable
 	conn   *router.Connectivity
+	chaos  *chaos.Switch      // survives reloads
 	stop   context.CancelFunc // ends background work (the offline probe)
 	// config is the config in use; configErr the last reload's failure.
 	config    atomic.Pointer[config.Config]
@@ -101,6 +103,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	var bg context.Context
 	bg, g.stop = context.WithCancel(context.Background())
 	g.conn = router.NewConnectivity(bg, g.cloudReachable, cfg.Detour.Offline.ProbeInterval, o.Logger)
+	g.chaos = chaos.New(o.Clock, o.Logger)
 	r, err := g.buildRouter(cfg, nil)
 	if err != nil {
 		g.stop()
@@ -108,7 +111,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	g.router.Store(r)
 	g.cache = openCache(cfg.Detour.Cache, o)
-	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes, Config: g.ConfigState}
+	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes,
+		Config: g.ConfigState, Admin: admin{g}}
 	if g.cache != nil {
 		sopts.Cache = g.cache
 	}
@@ -248,8 +252,8 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 		return nil, fmt.Errorf("unknown provider %q", d.Provider)
 	}
 	if spec.Wire == provider.WireMock {
-		return mock.New(mock.Options{Model: d.UpstreamModel, Response: d.Mock.Response, Latency: d.Mock.Latency,
-			Status: d.Mock.Status, FailRate: d.Mock.FailRate, Clock: g.opts.Clock, Rand: g.opts.Rand}), nil
+		return g.chaos.Wrap(d.ID, mock.New(mock.Options{Model: d.UpstreamModel, Response: d.Mock.Response, Latency: d.Mock.Latency,
+			Status: d.Mock.Status, FailRate: d.Mock.FailRate, Clock: g.opts.Clock, Rand: g.opts.Rand})), nil
 	}
 	base := d.APIBase
 	if base == "" && spec.EnvBase != "" {
@@ -286,6 +290,7 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 	default:
 		return nil, fmt.Errorf("provider %q has no adapter yet", d.Provider)
 	}
+	client = g.chaos.Wrap(d.ID, client)
 	if key == nil {
 		return client, nil
 	}

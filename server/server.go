@@ -43,6 +43,9 @@ type Options struct {
 	// Config reports the config file's state for /health and
 	// /api/v1/config. Nil means always healthy.
 	Config func() ConfigState
+	// Admin serves /api/v1/deployments and the chaos switch. Nil means
+	// those endpoints are not served.
+	Admin Admin
 }
 
 // Server serves Detour's HTTP API.
@@ -72,6 +75,10 @@ func New(o Options) *Server {
 	}
 	s.mux.HandleFunc("/health", s.method(http.MethodGet, s.health))
 	s.mux.HandleFunc("/api/v1/config", s.method(http.MethodGet, s.configState))
+	if o.Admin != nil {
+		s.mux.HandleFunc("/api/v1/deployments", s.method(http.MethodGet, s.deployments))
+		s.mux.HandleFunc("/api/v1/deployments/{id}/chaos", s.method(http.MethodPost, s.chaos))
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Body: errorDetail{Type: "invalid_request_error",
 			Message: fmt.Sprintf("no such endpoint: %s %s; Detour serves POST /v1/chat/completions, POST /v1/embeddings and GET /v1/models", r.Method, r.URL.Path)}})

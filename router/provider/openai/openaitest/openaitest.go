@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -107,9 +108,23 @@ type Server struct {
 // last reply repeats. With no replies it answers normally. It is closed at
 // the test's end.
 func New(t testing.TB, replies ...Reply) *Server {
+	return NewAt(t, "127.0.0.1:0", replies...)
+}
+
+// NewAt is New listening on addr, such as an address that refused
+// connections until now (a provider coming back).
+func NewAt(t testing.TB, addr string, replies ...Reply) *Server {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen on %s: %v", addr, err)
+	}
 	s := &Server{}
 	s.SetReplies(replies...)
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Server.Listener.Close()
+	s.Server.Listener = l
+	s.Server.Start()
 	s.URL = s.Server.URL + "/v1"
 	t.Cleanup(s.Close)
 	return s

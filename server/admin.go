@@ -1,0 +1,110 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ErrUnknownDeployment is returned by Admin.SetChaos for an id no
+// deployment has.
+var ErrUnknownDeployment = errors.New("unknown deployment")
+
+// Admin is what the /api/v1 endpoints manage, beside the config state.
+type Admin interface {
+	// Deployments returns every deployment's health.
+	Deployments(ctx context.Context) Health
+	// SetChaos switches deployment id's chaos mode ("down", "slow",
+	// "rate_limited" or "off") for d (0: the default).
+	SetChaos(id, mode string, d time.Duration) (ChaosState, error)
+}
+
+// Health is the gateway's view of its deployments and of the network.
+type Health struct {
+	Offline      bool               `json:"offline"`
+	OfflineSince *time.Time         `json:"offline_since,omitempty"`
+	Deployments  []DeploymentHealth `json:"deployments"`
+}
+
+// DeploymentHealth is one deployment's health.
+type DeploymentHealth struct {
+	ID       string `json:"id"`
+	Group    string `json:"group"`
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+	// State is healthy, cooling, offline (the machine is offline and the
+	// cloud is skipped), no_key or chaos.
+	State        string      `json:"state"`
+	CoolingUntil *time.Time  `json:"cooling_until,omitempty"`
+	CoolingClass string      `json:"cooling_class,omitempty"`
+	Chaos        *ChaosState `json:"chaos,omitempty"`
+}
+
+// ChaosState is an active chaos switch.
+type ChaosState struct {
+	Mode  string    `json:"mode"`
+	Until time.Time `json:"until"`
+}
+
+// deployments serves GET /api/v1/deployments.
+func (s *Server) deployments(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, s.opts.Admin.Deployments(r.Context()))
+}
+
+// chaos serves POST /api/v1/deployments/{id}/chaos with
+// {"mode": "down" | "slow" | "rate_limited" | "off", "for_seconds": N}.
+func (s *Server) chaos(w http.ResponseWriter, r *http.Request) {
+	if e := localWrite(r); e != nil {
+		writeError(w, e)
+		return
+	}
+	var body struct {
+		Mode       string  `json:"mode"`
+		ForSeconds float64 `json:"for_seconds"`
+	}
+	if e := s.readJSON(w, r, &body); e != nil {
+		writeError(w, e)
+		return
+	}
+	if body.ForSeconds < 0 {
+		writeError(w, invalidRequest("for_seconds must be ≥ 0", "for_seconds"))
+		return
+	}
+	id := r.PathValue("id")
+	st, err := s.opts.Admin.SetChaos(id, body.Mode, time.Duration(body.ForSeconds*float64(time.Second)))
+	switch {
+	case errors.Is(err, ErrUnknownDeployment):
+		writeError(w, &apiError{Status: http.StatusNotFound, Body: errorDetail{Type: "invalid_request_error",
+			Message: fmt.Sprintf("no deployment %q; GET /api/v1/deployments lists them", id)}})
+	case err != nil:
+		writeError(w, invalidRequest(err.Error(), "mode"))
+	default:
+		writeJSON(w, struct {
+			Deployment string `json:"deployment"`
+			ChaosState
+		}{id, st})
+	}
+}
+
+// localWrite refuses a write from a web page of another origin: a browser
+// sends Origin, and only a page served from this machine may change state.
+// Tools (curl, SDKs) send none.
+func localWrite(r *http.Request) *apiError {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err == nil {
+		switch strings.ToLower(u.Hostname()) {
+		case "127.0.0.1", "localhost", "::1":
+			return nil
+		}
+	}
+	return &apiError{Status: http.StatusForbidden, Body: errorDetail{Type: "invalid_request_error",
+		Message: "requests from other web origins may not change Detour's state"}}
+}
