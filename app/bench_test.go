@@ -5,11 +5,13 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/detour-gateway/detour/app"
+	"github.com/detour-gateway/detour/router/provider/ollama/ollamatest"
 	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
 )
 
@@ -135,4 +137,53 @@ func BenchmarkCacheHit(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "hits/s")
+}
+
+// BenchmarkOfflineDegraded measures what a degraded request costs on top
+// of Ollama's own time while the machine is offline: the same chat request
+// sent to an in-process fake Ollama directly (POST /api/chat) and through
+// the gateway, whose cloud deployments refuse connections.
+func BenchmarkOfflineDegraded(b *testing.B) {
+	llama := ollamatest.New(b, ollamatest.Reply{Text: "Answered by the local model."})
+	gw := serve(b, offlineConfig(openaitest.ClosedAddr(b), openaitest.ClosedAddr(b), llama.URL, ", model: llama3.2"), app.Options{}, false)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	post := func(url, body string) time.Duration {
+		start := time.Now()
+		resp, err := client.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d from %s", resp.StatusCode, url)
+		}
+		return time.Since(start)
+	}
+	direct := func() time.Duration {
+		return post(llama.URL+"/api/chat", `{"model":"llama3.2","stream":false,"messages":[{"role":"user","content":"Say hello."}]}`)
+	}
+	through := func() time.Duration {
+		return post(gw.url+"/chat/completions", `{"model":"main","messages":[{"role":"user","content":"Say hello."}]}`)
+	}
+	through() // the request that finds the cloud unreachable and goes offline
+	if off, _ := gw.gw.Offline(); !off {
+		b.Fatal("the gateway did not go offline")
+	}
+	direct()
+	d := make([]time.Duration, 0, b.N)
+	g := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		d = append(d, direct())
+		g = append(g, through())
+	}
+	b.StopTimer()
+	slices.Sort(d)
+	slices.Sort(g)
+	us := func(x time.Duration) float64 { return float64(x) / float64(time.Microsecond) }
+	b.ReportMetric(us(pct(d, 50)), "ollama-p50-µs")
+	b.ReportMetric(us(pct(g, 50)), "degraded-p50-µs")
+	b.ReportMetric(us(pct(g, 50)-pct(d, 50)), "added-p50-µs")
+	b.ReportMetric(us(pct(g, 99)-pct(d, 99)), "added-p99-µs")
 }
