@@ -389,8 +389,12 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call att
 			}
 		}
 		waited = false
-		attempt++
 		d := r.strategy.Pick(pool)
+		if !r.cool.Admit(d.ID) {
+			excluded[d.ID] = true // half-open, and another request holds its one trial
+			continue
+		}
+		attempt++
 		tried[d.ID] = true
 		start := r.clock.Now()
 		err := call(ctx, d)
@@ -398,19 +402,23 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call att
 		if err == nil {
 			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Status: 200, Duration: took}) // answered: an HTTP 200 or its equivalent
 			tr.Answered, tr.Upstream = d, took
+			r.cool.Succeed(d.ID)
 			return nil
 		}
 		pe := provider.AsError(err)
 		tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Class: pe.Class, Status: pe.Status, Duration: took, Err: err})
 		if ctx.Err() != nil {
+			r.cool.Release(d.ID)
 			return pe // the client left or the request timed out: nothing to blame d for
 		}
 		last = pe
 		if pe.Class.Final() {
+			r.cool.Release(d.ID) // the request's fault says nothing of d's recovery
 			return pe
 		}
 		switch {
 		case pe.Local:
+			r.cool.Release(d.ID)
 		case pe.Unreachable:
 			tr.cools = append(tr.cools, pendingCool{d.ID, pe}) // decided when the request ends
 		default:

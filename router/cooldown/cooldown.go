@@ -29,6 +29,13 @@ type Policy struct {
 	// MaxRetryAfter caps how far a provider's Retry-After can push a
 	// cooldown. Zero means 1 hour.
 	MaxRetryAfter time.Duration
+	// MaxDuration caps a cooldown grown by repeated failures: each
+	// cooldown that ends without a success in between doubles the next.
+	// Zero means 30 minutes, or Duration when that is longer.
+	MaxDuration time.Duration
+	// TrialTimeout is how long a half-open deployment's one trial may be
+	// outstanding before another is let through. Zero means 1 minute.
+	TrialTimeout time.Duration
 }
 
 func (p Policy) withDefaults() Policy {
@@ -40,6 +47,12 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.MaxRetryAfter <= 0 {
 		p.MaxRetryAfter = time.Hour
+	}
+	if p.MaxDuration <= 0 {
+		p.MaxDuration = max(30*time.Minute, p.Duration)
+	}
+	if p.TrialTimeout <= 0 {
+		p.TrialTimeout = time.Minute
 	}
 	return p
 }
@@ -57,7 +70,25 @@ type entry struct {
 	fails []time.Time // within the window, oldest first
 	until time.Time
 	class provider.Class // of the failure that set until
+	// strikes counts cooldowns since the last success; past a cooldown
+	// the deployment is half-open until a success resets it.
+	strikes int
+	trial   time.Time // when the half-open trial was let through; zero: none
 }
+
+// State is a deployment's place in the cooldown cycle.
+type State string
+
+// States.
+const (
+	// Healthy: in rotation.
+	Healthy State = "healthy"
+	// Cooling: out of rotation until a time.
+	Cooling State = "cooling"
+	// Probing: the cooldown ended without a success since; one probe or
+	// one trial request at a time decides whether it is back.
+	Probing State = "probing"
+)
 
 // New returns a Tracker applying p, timed by clk (nil: the real clock).
 func New(p Policy, clk clock.Clock) *Tracker {
@@ -105,18 +136,82 @@ func (t *Tracker) Fail(id string, class provider.Class, retryAfter time.Duration
 	switch {
 	case class == provider.QuotaExhausted:
 		d = t.policy.QuotaDuration
-	case len(e.fails) > t.policy.AllowedFails && t.policy.Duration > 0:
-		d = t.policy.Duration
+	case (len(e.fails) > t.policy.AllowedFails || !e.trial.IsZero()) && t.policy.Duration > 0:
+		// Over the threshold, or a failed half-open trial: cool, longer
+		// for each cooldown that ended without a success.
+		d = min(t.policy.Duration<<min(e.strikes, 16), t.policy.MaxDuration)
 	}
 	d = max(d, min(retryAfter, t.policy.MaxRetryAfter))
+	e.trial = time.Time{}
 	if until := now.Add(d); d > 0 && until.After(e.until) {
 		e.until = until
 		e.class = class
+		e.strikes++
 	}
 	if e.until.After(now) {
 		return e.until
 	}
 	return time.Time{}
+}
+
+// Succeed records that deployment id answered: a half-open deployment is
+// healthy again and the next cooldown starts from Duration.
+func (t *Tracker) Succeed(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.state[id]; e != nil && (e.strikes > 0 || !e.trial.IsZero()) {
+		e.strikes, e.trial, e.fails = 0, time.Time{}, nil
+	}
+}
+
+// Admit reports whether a request may go to deployment id now: yes when it
+// is healthy; no while it cools; when it is half-open, yes for one trial at
+// a time (the caller reports the outcome with Succeed or Fail, or gives
+// the trial back with Release).
+func (t *Tracker) Admit(id string) bool {
+	now := t.clock.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.state[id]
+	switch {
+	case e == nil:
+		return true
+	case e.until.After(now):
+		return false
+	case e.strikes == 0:
+		return true
+	case !e.trial.IsZero() && now.Sub(e.trial) < t.policy.TrialTimeout:
+		return false // another trial is out
+	}
+	e.trial = now
+	return true
+}
+
+// Release gives back a half-open trial that was not tried.
+func (t *Tracker) Release(id string) {
+	t.mu.Lock()
+	if e := t.state[id]; e != nil {
+		e.trial = time.Time{}
+	}
+	t.mu.Unlock()
+}
+
+// State reports where deployment id is in the cooldown cycle; until is set
+// while it cools.
+func (t *Tracker) State(id string) (s State, until time.Time, class provider.Class) {
+	now := t.clock.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.state[id]
+	switch {
+	case e == nil:
+		return Healthy, time.Time{}, ""
+	case e.until.After(now):
+		return Cooling, e.until, e.class
+	case e.strikes > 0:
+		return Probing, time.Time{}, e.class
+	}
+	return Healthy, time.Time{}, ""
 }
 
 // Until reports until when deployment id is cooling, and the class of the

@@ -83,3 +83,58 @@ func TestSetPolicyKeepsState(t *testing.T) {
 		t.Error("state lost on SetPolicy")
 	}
 }
+
+func TestHalfOpenAndGrowth(t *testing.T) {
+	clk := clock.NewFake(t0)
+	tr := New(Policy{AllowedFails: 0, Duration: 10 * time.Second, MaxDuration: 35 * time.Second}, clk)
+	state := func() State { s, _, _ := tr.State("d"); return s }
+
+	tr.Fail("d", provider.ServerError, 0)
+	for i, want := range []time.Duration{10 * time.Second, 20 * time.Second, 35 * time.Second, 35 * time.Second} {
+		until, _, ok := tr.Until("d")
+		if !ok || until.Sub(clk.Now()) != want || state() != Cooling {
+			t.Fatalf("cooldown %d lasts %v (state %s), want %v", i, until.Sub(clk.Now()), state(), want)
+		}
+		if tr.Admit("d") {
+			t.Fatal("admitted while cooling")
+		}
+		clk.Advance(want)
+		if state() != Probing {
+			t.Fatalf("after cooldown %d: state %s, want probing", i, state())
+		}
+		if !tr.Admit("d") || tr.Admit("d") {
+			t.Fatal("half-open must let exactly one trial through")
+		}
+		tr.Fail("d", provider.Timeout, 0) // the trial fails: a longer cooldown
+	}
+	clk.Advance(35 * time.Second)
+	if !tr.Admit("d") {
+		t.Fatal("no trial after the last cooldown")
+	}
+	tr.Succeed("d")
+	if state() != Healthy || !tr.Admit("d") || !tr.Admit("d") {
+		t.Fatalf("after a successful trial: state %s; want healthy and open to all", state())
+	}
+	tr.Fail("d", provider.ServerError, 0)
+	if until, _, _ := tr.Until("d"); until.Sub(clk.Now()) != 10*time.Second {
+		t.Errorf("after a success the next cooldown lasts %v, want the base 10s", until.Sub(clk.Now()))
+	}
+}
+
+func TestTrialTimeoutAndRelease(t *testing.T) {
+	clk := clock.NewFake(t0)
+	tr := New(Policy{AllowedFails: 0, Duration: time.Second, TrialTimeout: time.Minute}, clk)
+	tr.Fail("d", provider.ServerError, 0)
+	clk.Advance(time.Second)
+	if !tr.Admit("d") || tr.Admit("d") {
+		t.Fatal("want one trial")
+	}
+	clk.Advance(time.Minute) // the trial never reported back
+	if !tr.Admit("d") {
+		t.Fatal("a lost trial blocks the deployment forever")
+	}
+	tr.Release("d")
+	if !tr.Admit("d") {
+		t.Error("a released trial was not given back")
+	}
+}
