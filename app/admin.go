@@ -8,6 +8,7 @@ import (
 	"github.com/detour-gateway/detour/config"
 	"github.com/detour-gateway/detour/keystore"
 	"github.com/detour-gateway/detour/router/chaos"
+	"github.com/detour-gateway/detour/router/cooldown"
 	"github.com/detour-gateway/detour/server"
 )
 
@@ -31,9 +32,13 @@ func (a admin) Deployments(ctx context.Context) server.Health {
 	r := g.router.Load()
 	for _, d := range r.Deployments() {
 		dh := server.DeploymentHealth{ID: d.ID, Group: d.Group, Provider: d.Provider, Model: d.Model, State: "healthy"}
-		if until, class, ok := r.Cooldowns().Until(d.ID); ok {
-			dh.State, dh.CoolingUntil, dh.CoolingClass = "cooling", &until, string(class)
-		} else if _, err := g.keyOf(ctx, refs[d.ID]); errors.Is(err, keystore.ErrNoKey) {
+		switch st, until, class := r.Cooldowns().State(d.ID); st {
+		case cooldown.Cooling:
+			dh.State, dh.CoolingUntil, dh.CoolingClass = string(st), &until, string(class)
+		case cooldown.Probing:
+			dh.State, dh.CoolingClass = string(st), string(class)
+		}
+		if _, err := g.keyOf(ctx, refs[d.ID]); dh.State == "healthy" && errors.Is(err, keystore.ErrNoKey) {
 			dh.State = "no_key"
 		}
 		if off && d.Provider != "ollama" && d.Provider != "mock" {

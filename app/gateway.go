@@ -104,6 +104,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	bg, g.stop = context.WithCancel(context.Background())
 	g.conn = router.NewConnectivity(bg, g.cloudReachable, cfg.Detour.Offline.ProbeInterval, o.Logger)
 	g.chaos = chaos.New(o.Clock, o.Logger)
+	go g.probeLoop(bg, cfg.Detour.Offline.ProbeInterval)
 	r, err := g.buildRouter(cfg, nil)
 	if err != nil {
 		g.stop()
@@ -229,7 +230,8 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 			return nil, fmt.Errorf("deployment %s (line %d): %w", d.ID, d.Line, err)
 		}
 		deployments = append(deployments, router.Deployment{
-			ID: d.ID, Group: d.Group, Provider: d.Provider, Model: d.UpstreamModel,
+			Probe: g.probeFunc(d.ID, client),
+			ID:    d.ID, Group: d.Group, Provider: d.Provider, Model: d.UpstreamModel,
 			Weight: d.Weight, RPM: d.RPM, TPM: d.TPM,
 			Timeout: d.Timeout, StreamTimeout: d.StreamTimeout,
 			Price:  router.Price{Input: d.Info.InputCostPerToken, Output: d.Info.OutputCostPerToken},
@@ -323,6 +325,9 @@ type forgetOnAuth struct {
 	provider.Provider
 	forget func()
 }
+
+// Unwrap returns the provider forgetOnAuth wraps.
+func (f forgetOnAuth) Unwrap() provider.Provider { return f.Provider }
 
 func (f forgetOnAuth) Chat(ctx context.Context, req *chat.Request) (*chat.Response, error) {
 	resp, err := f.Provider.Chat(ctx, req)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/detour-gateway/detour/config"
 	"github.com/detour-gateway/detour/router"
+	"github.com/detour-gateway/detour/router/chaos"
+	"github.com/detour-gateway/detour/router/cooldown"
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/ollama"
 )
@@ -164,3 +166,73 @@ func (g *Gateway) degradeOptions(cfg *config.Config) (*router.Degrade, *router.C
 // Offline reports whether the gateway considers the machine offline, and
 // since when.
 func (g *Gateway) Offline() (bool, time.Time) { return g.conn.Offline() }
+
+// probeFunc returns how a deployment is probed while half-open, or nil
+// when its provider has no free request to probe with. A deployment whose
+// chaos switch is down or rate limited fails its probes too.
+func (g *Gateway) probeFunc(id string, p provider.Provider) func(context.Context) error {
+	for {
+		if pr, ok := p.(provider.Prober); ok {
+			return func(ctx context.Context) error {
+				if st, ok := g.chaos.Get(id); ok && (st.Mode == chaos.Down || st.Mode == chaos.RateLimited) {
+					return &provider.Error{Class: provider.Connection, Message: "chaos: switched " + string(st.Mode)}
+				}
+				return pr.Probe(ctx)
+			}
+		}
+		u, ok := p.(interface{ Unwrap() provider.Provider })
+		if !ok {
+			return nil
+		}
+		p = u.Unwrap()
+	}
+}
+
+// probeLoop probes half-open deployments every interval until ctx ends.
+func (g *Gateway) probeLoop(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = config.DefaultProbeInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g.ProbeDeployments(ctx)
+		}
+	}
+}
+
+// ProbeDeployments probes, once, every half-open deployment that has a
+// probe and no trial out: a success puts it back in rotation, a failure
+// cools it again, for longer. It runs in the background every probe
+// interval; tests call it directly.
+func (g *Gateway) ProbeDeployments(ctx context.Context) {
+	r := g.router.Load()
+	cool := r.Cooldowns()
+	for _, d := range r.Deployments() {
+		if d.Probe == nil {
+			continue
+		}
+		if s, _, _ := cool.State(d.ID); s != cooldown.Probing || !cool.Admit(d.ID) {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := d.Probe(pctx)
+		cancel()
+		if err == nil {
+			cool.Succeed(d.ID)
+			g.opts.Logger.Info("deployment back in rotation after a probe", "deployment", d.ID)
+			continue
+		}
+		pe := provider.AsError(err)
+		if pe.Local || ctx.Err() != nil {
+			cool.Release(d.ID)
+			continue
+		}
+		until := cool.Fail(d.ID, pe.Class, pe.RetryAfter)
+		g.opts.Logger.Info("probe failed; cooling longer", "deployment", d.ID, "class", pe.Class, "until", until)
+	}
+}

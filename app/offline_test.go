@@ -227,3 +227,46 @@ router_settings: {num_retries: 1, allowed_fails: 100}
 		}
 	})
 }
+
+func TestProbeBringsACooledDeploymentBack(t *testing.T) {
+	up := openaitest.New(t, openaitest.Status(500, openaitest.ServerBody))
+	gw := start(t, fmt.Sprintf(`model_list:
+  - model_name: main
+    litellm_params: {model: openai/gpt-4o, api_base: %q}
+router_settings: {num_retries: 0, allowed_fails: 0, cooldown_time: 10}
+`, up.URL))
+	root := strings.TrimSuffix(gw.url, "/v1")
+	state := func() string {
+		var h server.Health
+		getJSON(t, root+"/api/v1/deployments", &h)
+		return h.Deployments[0].State
+	}
+	gw.client.Chat.Completions.New(context.Background(), params("main")) // fails: cools for 10 s
+	if s := state(); s != "cooling" {
+		t.Fatalf("state = %s, want cooling", s)
+	}
+	gw.clock.Advance(10 * time.Second)
+	if s := state(); s != "probing" {
+		t.Fatalf("state = %s, want probing once the cooldown ends", s)
+	}
+	// The probe (GET /models) fails: it cools again, for twice as long.
+	up.SetReplies(openaitest.Status(503, openaitest.OverloadBody))
+	gw.gw.ProbeDeployments(context.Background())
+	if s := state(); s != "cooling" {
+		t.Fatalf("after a failed probe: state = %s, want cooling", s)
+	}
+	gw.clock.Advance(10 * time.Second)
+	if s := state(); s != "cooling" {
+		t.Fatalf("10 s after a failed probe: state = %s, want still cooling (the cooldown doubled)", s)
+	}
+	gw.clock.Advance(10 * time.Second)
+	up.SetReplies(openaitest.Reply{Text: "recovered"})
+	calls := up.Count()
+	gw.gw.ProbeDeployments(context.Background())
+	if s := state(); s != "healthy" || up.Count() != calls+1 || up.Requests()[calls].Path != "/v1/models" {
+		t.Fatalf("after a good probe: state = %s (%d requests, last %s), want healthy after one GET /v1/models", s, up.Count()-calls, up.Requests()[len(up.Requests())-1].Path)
+	}
+	if text, _ := chatWithHeaders(t, gw, false); text != "recovered" {
+		t.Errorf("answer %q", text)
+	}
+}

@@ -47,6 +47,10 @@ type Deployment struct {
 	Price Price
 	// Client sends the requests.
 	Client provider.Provider
+	// Probe, if set, asks the provider something that costs nothing
+	// (listing models) to learn whether the deployment is back, while it
+	// is half-open; without it a trial request decides.
+	Probe func(ctx context.Context) error
 }
 
 // Price is a deployment's price list, in USD per token.

@@ -36,8 +36,9 @@ type DeploymentHealth struct {
 	Group    string `json:"group"`
 	Provider string `json:"provider"`
 	Model    string `json:"model"`
-	// State is healthy, cooling, offline (the machine is offline and the
-	// cloud is skipped), no_key or chaos.
+	// State is healthy, cooling (until CoolingUntil), probing (the
+	// cooldown ended; one probe or trial request decides), offline (the
+	// machine is offline and the cloud is skipped), no_key or chaos.
 	State        string      `json:"state"`
 	CoolingUntil *time.Time  `json:"cooling_until,omitempty"`
 	CoolingClass string      `json:"cooling_class,omitempty"`

@@ -312,6 +312,10 @@ func (w *wrapped) Stream(ctx context.Context, req *chat.Request) (provider.Strea
 	return w.p.Stream(ctx, req)
 }
 
+// Unwrap returns the provider behind the switch, so that what it also
+// implements (a provider.Prober) can be found.
+func (w *wrapped) Unwrap() provider.Provider { return w.p }
+
 // wrappedEmbedder is a provider that serves embeddings, behind the switch.
 // It is a separate type so that a wrapped provider implements
 // provider.Embedder exactly when the inner one does: the router answers

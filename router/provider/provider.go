@@ -36,6 +36,13 @@ type Embedder interface {
 	Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.EmbeddingResponse, error)
 }
 
+// Prober is implemented by providers with a request that costs nothing,
+// such as listing models. A cooling deployment is probed with it to learn
+// whether it is back, without spending a real request.
+type Prober interface {
+	Probe(ctx context.Context) error
+}
+
 // KeyFunc returns the API key to send with a request. It is called for each
 // request, so a key changed in the keychain takes effect without a restart;
 // implementations cache.

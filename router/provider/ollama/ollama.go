@@ -402,6 +402,10 @@ func (c *Client) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Probe checks that Ollama is up (Ping), to learn whether a cooling
+// deployment is back.
+func (c *Client) Probe(ctx context.Context) error { return c.Ping(ctx) }
+
 // badRequest is a failure of the client's request found before sending.
 func badRequest(msg string) *provider.Error {
 	return &provider.Error{Class: provider.BadRequest, Local: true, Message: msg}

@@ -27,6 +27,6 @@ func NewAzure(o Options, apiVersion string) *Client {
 	base := strings.TrimRight(o.BaseURL, "/")
 	deployment := base + "/openai/deployments/" + url.PathEscape(o.Model)
 	query := "?api-version=" + url.QueryEscape(apiVersion)
-	return newClient(o, deployment+"/chat/completions"+query, deployment+"/embeddings"+query,
+	return newClient(o, deployment+"/chat/completions"+query, deployment+"/embeddings"+query, base+"/openai/models"+query,
 		func(h http.Header, key string) { h.Set("Api-Key", key) })
 }

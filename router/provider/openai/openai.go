@@ -44,8 +44,9 @@ type Options struct {
 // OpenAI-compatible deployment.
 type Client struct {
 	opts Options
-	// chatURL and embedURL are the endpoints posted to.
-	chatURL, embedURL string
+	// chatURL and embedURL are the endpoints posted to; modelsURL is the
+	// model list, fetched to probe the deployment.
+	chatURL, embedURL, modelsURL string
 	// setKey puts the key on a request: a bearer token, or Azure's api-key.
 	setKey func(h http.Header, key string)
 }
@@ -53,17 +54,17 @@ type Client struct {
 // New returns a Client for the deployment o describes.
 func New(o Options) *Client {
 	base := strings.TrimRight(o.BaseURL, "/")
-	return newClient(o, base+"/chat/completions", base+"/embeddings", bearer)
+	return newClient(o, base+"/chat/completions", base+"/embeddings", base+"/models", bearer)
 }
 
-func newClient(o Options, chatURL, embedURL string, setKey func(http.Header, string)) *Client {
+func newClient(o Options, chatURL, embedURL, modelsURL string, setKey func(http.Header, string)) *Client {
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Client{opts: o, chatURL: chatURL, embedURL: embedURL, setKey: setKey}
+	return &Client{opts: o, chatURL: chatURL, embedURL: embedURL, modelsURL: modelsURL, setKey: setKey}
 }
 
 func bearer(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
@@ -71,7 +72,28 @@ func bearer(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
 var (
 	_ provider.Provider = (*Client)(nil)
 	_ provider.Embedder = (*Client)(nil)
+	_ provider.Prober   = (*Client)(nil)
 )
+
+// Probe lists the models (GET /models), which costs nothing, to learn
+// whether the deployment answers again.
+func (c *Client) Probe(ctx context.Context) error {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, c.modelsURL, nil)
+	if err != nil {
+		return &provider.Error{Class: provider.BadRequest, Local: true, Message: "invalid api_base for " + c.opts.Name, Err: err}
+	}
+	if perr := provider.SetKey(ctx, c.opts.Key, func(key string) { c.setKey(hreq.Header, key) }); perr != nil {
+		return perr
+	}
+	resp, err := provider.Send(c.opts.HTTPClient, hreq, func(status int, h http.Header, body []byte) *provider.Error {
+		return Classify(c.opts.Name, status, h, body, c.opts.Now())
+	})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
 
 // Chat sends req and returns the whole answer.
 func (c *Client) Chat(ctx context.Context, req *chat.Request) (*chat.Response, error) {

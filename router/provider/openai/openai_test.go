@@ -318,3 +318,23 @@ func TestUnreachableIsMarked(t *testing.T) {
 		t.Errorf("a reset mid-body marked unreachable: %+v", pe)
 	}
 }
+
+func TestProbe(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{}, openaitest.Status(503, openaitest.OverloadBody))
+	c := newClient(up.URL)
+	if err := c.Probe(context.Background()); err != nil {
+		t.Fatalf("probe of a healthy upstream: %v", err)
+	}
+	got := up.Requests()[0]
+	if got.Path != "/v1/models" || got.Header.Get("Authorization") != "Bearer "+fakeKey {
+		t.Errorf("probe sent %s with auth %q", got.Path, got.Header.Get("Authorization"))
+	}
+	if pe := provider.AsError(c.Probe(context.Background())); pe.Class != provider.ServerError || pe.Status != 503 {
+		t.Errorf("probe of an overloaded upstream = %v", pe)
+	}
+	az := openai.NewAzure(openai.Options{BaseURL: up.Server.URL, Model: "dep", Key: func(context.Context) (string, error) { return fakeKey, nil }}, "")
+	up.SetReplies(openaitest.Reply{})
+	if err := az.Probe(context.Background()); err != nil || up.Requests()[2].Path != "/openai/models" {
+		t.Errorf("azure probe: %v at %s", err, up.Requests()[2].Path)
+	}
+}

@@ -131,6 +131,17 @@ func NewAt(t testing.TB, addr string, replies ...Reply) *Server {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && (r.URL.Path == "/v1/models" || r.URL.Path == "/openai/models") {
+		// The model list answers with the next reply's status too, so a
+		// test can make a probe fail or succeed.
+		rep, _ := s.Next(Request{Header: r.Header.Clone(), Path: r.URL.Path, Query: r.URL.RawQuery})
+		if rep.Status != 0 && rep.Status != http.StatusOK {
+			writeJSON(w, rep.Status, nil, rep.Body)
+			return
+		}
+		writeJSON(w, http.StatusOK, nil, `{"object":"list","data":[{"id":"gpt-4o","object":"model","created":1715367049,"owned_by":"system"}]}`)
+		return
+	}
 	if r.Method != http.MethodPost {
 		writeJSON(w, http.StatusNotFound, nil, notFoundBody)
 		return
