@@ -20,6 +20,9 @@ type admin struct{ g *Gateway }
 func (a admin) Deployments(ctx context.Context) server.Health {
 	g := a.g
 	var h server.Health
+	if m, ok := g.localModel.Load().(string); ok {
+		h.LocalModel = m
+	}
 	off, since := g.conn.Offline()
 	if off {
 		h.Offline, h.OfflineSince = true, &since

@@ -66,8 +66,10 @@ type Gateway struct {
 	api    *server.Server
 	cache  *cache.Cache // nil when disabled or unavailable
 	conn   *router.Connectivity
-	chaos  *chaos.Switch      // survives reloads
-	stop   context.CancelFunc // ends background work (the offline probe)
+	chaos  *chaos.Switch // survives reloads
+	// localModel is the Ollama model the offline tier last picked.
+	localModel atomic.Value
+	stop       context.CancelFunc // ends background work (the offline probe)
 	// config is the config in use; configErr the last reload's failure.
 	config    atomic.Pointer[config.Config]
 	configErr atomic.Pointer[server.ConfigState]

@@ -92,6 +92,7 @@ func (t *localTier) pick(ctx context.Context) (string, error) {
 			t.g.opts.Logger.Info("offline tier: using the local model picked from Ollama's list", "model", n)
 		}
 		t.picked, t.pickedAt = n, time.Now()
+		t.g.localModel.Store(n)
 		t.mu.Unlock()
 		return n, nil
 	}

@@ -106,6 +106,11 @@ func TestOfflinePicksALocalModel(t *testing.T) {
 	if m := got[len(got)-1].Body["model"]; m != "llama3.2:latest" {
 		t.Errorf("model = %v, want the first chat model of Ollama's list", m)
 	}
+	var health server.Health
+	getJSON(t, strings.TrimSuffix(gw.url, "/v1")+"/api/v1/deployments", &health)
+	if health.LocalModel != "llama3.2:latest" {
+		t.Errorf("health local_model = %q, want the picked model", health.LocalModel)
+	}
 }
 
 func TestOfflineEverythingDown(t *testing.T) {

@@ -25,9 +25,12 @@ type Admin interface {
 
 // Health is the gateway's view of its deployments and of the network.
 type Health struct {
-	Offline      bool               `json:"offline"`
-	OfflineSince *time.Time         `json:"offline_since,omitempty"`
-	Deployments  []DeploymentHealth `json:"deployments"`
+	Offline      bool       `json:"offline"`
+	OfflineSince *time.Time `json:"offline_since,omitempty"`
+	// LocalModel is the Ollama model the offline tier picked last from
+	// Ollama's list; "" before it was needed or when the config names one.
+	LocalModel  string             `json:"local_model,omitempty"`
+	Deployments []DeploymentHealth `json:"deployments"`
 }
 
 // DeploymentHealth is one deployment's health.
