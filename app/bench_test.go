@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"slices"
@@ -31,19 +30,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 			up := openaitest.New(b, openaitest.Reply{Text: "Hello! How can I help you today?"})
 			gwURL := startBenchGateway(b, up.URL)
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-			call := func(url string) time.Duration {
-				start := time.Now()
-				resp, err := client.Post(url+"/chat/completions", "application/json", bytes.NewReader([]byte(body)))
-				if err != nil {
-					b.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					b.Fatalf("status %d from %s", resp.StatusCode, url)
-				}
-				return time.Since(start)
-			}
+			call := func(url string) time.Duration { return timedPost(b, client, url+"/chat/completions", body) }
 			call(up.URL) // warm the connection pools
 			call(gwURL)
 			direct := make([]time.Duration, 0, b.N)
@@ -79,21 +66,9 @@ func startBenchGateway(b *testing.B, upstream string) string {
 func BenchmarkCacheHit(b *testing.B) {
 	up := openaitest.New(b, openaitest.Reply{Text: "Hello! How can I help you today?"})
 	gw := serve(b, "model_list:\n  - model_name: bench\n    litellm_params: {model: openai/gpt-4o, api_base: "+up.URL+"}\n", app.Options{}, true)
-	body := []byte(`{"model":"bench","messages":[{"role":"user","content":"Say hello in one short sentence."}]}`)
+	const body = `{"model":"bench","messages":[{"role":"user","content":"Say hello in one short sentence."}]}`
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	call := func(url string) time.Duration {
-		start := time.Now()
-		resp, err := client.Post(url+"/chat/completions", "application/json", bytes.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %d from %s", resp.StatusCode, url)
-		}
-		return time.Since(start)
-	}
+	call := func(url string) time.Duration { return timedPost(b, client, url+"/chat/completions", body) }
 	call(up.URL)
 	call(gw.url) // the miss that fills the cache
 	if err := gw.gw.Cache().Flush(); err != nil {
@@ -147,24 +122,11 @@ func BenchmarkOfflineDegraded(b *testing.B) {
 	llama := ollamatest.New(b, ollamatest.Reply{Text: "Answered by the local model."})
 	gw := serve(b, offlineConfig(openaitest.ClosedAddr(b), openaitest.ClosedAddr(b), llama.URL, ", model: llama3.2"), app.Options{}, false)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	post := func(url, body string) time.Duration {
-		start := time.Now()
-		resp, err := client.Post(url, "application/json", strings.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %d from %s", resp.StatusCode, url)
-		}
-		return time.Since(start)
-	}
 	direct := func() time.Duration {
-		return post(llama.URL+"/api/chat", `{"model":"llama3.2","stream":false,"messages":[{"role":"user","content":"Say hello."}]}`)
+		return timedPost(b, client, llama.URL+"/api/chat", `{"model":"llama3.2","stream":false,"messages":[{"role":"user","content":"Say hello."}]}`)
 	}
 	through := func() time.Duration {
-		return post(gw.url+"/chat/completions", `{"model":"main","messages":[{"role":"user","content":"Say hello."}]}`)
+		return timedPost(b, client, gw.url+"/chat/completions", `{"model":"main","messages":[{"role":"user","content":"Say hello."}]}`)
 	}
 	through() // the request that finds the cloud unreachable and goes offline
 	if off, _ := gw.gw.Offline(); !off {
@@ -186,4 +148,20 @@ func BenchmarkOfflineDegraded(b *testing.B) {
 	b.ReportMetric(us(pct(g, 50)), "degraded-p50-µs")
 	b.ReportMetric(us(pct(g, 50)-pct(d, 50)), "added-p50-µs")
 	b.ReportMetric(us(pct(g, 99)-pct(d, 99)), "added-p99-µs")
+}
+
+// timedPost posts body to url, reads the whole answer, and returns how long
+// that took. Anything but a 200 ends the benchmark.
+func timedPost(b *testing.B, client *http.Client, url, body string) time.Duration {
+	start := time.Now()
+	resp, err := client.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("status %d from %s", resp.StatusCode, url)
+	}
+	return time.Since(start)
 }
