@@ -234,15 +234,20 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 		deployments = append(deployments, router.Deployment{
 			Probe: g.probeFunc(d.ID, client),
 			ID:    d.ID, Group: d.Group, Provider: d.Provider, Model: d.UpstreamModel,
-			Weight: d.Weight, RPM: d.RPM, TPM: d.TPM,
+			Weight: d.Weight, RPM: d.RPM, TPM: d.TPM, Order: d.Order,
 			Timeout: d.Timeout, StreamTimeout: d.StreamTimeout,
 			Price:  router.Price{Input: d.Info.InputCostPerToken, Output: d.Info.OutputCostPerToken},
 			Client: client,
 		})
 	}
-	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand}
+	strategy, err := router.NewStrategy(cfg.Router.RoutingStrategy, g.opts.Rand, cfg.Router.LowestLatencyBuffer)
+	if err != nil {
+		return nil, err
+	}
+	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand, Strategy: strategy, EstimateTokens: estimateTokens}
 	opts.Degrade, opts.Connectivity = g.degradeOptions(cfg)
 	if prev != nil {
+		opts.Stats = prev.Stats()
 		opts.Cooldowns = prev.Cooldowns()
 		opts.Cooldowns.SetPolicy(settings.Cooldown)
 	}

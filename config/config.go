@@ -33,6 +33,10 @@ const (
 	DefaultAllowedFails = 3
 	// DefaultCooldownTime is router_settings.cooldown_time when unset.
 	DefaultCooldownTime = 60 * time.Second
+	// DefaultLowestLatencyBuffer is
+	// router_settings.routing_strategy_args.lowest_latency_buffer when
+	// unset: latency-based routing picks only the fastest.
+	DefaultLowestLatencyBuffer = 0.0
 	// DefaultMaxFallbacks is router_settings.max_fallbacks when unset.
 	DefaultMaxFallbacks = 5
 	// DefaultTimeout is router_settings.timeout (whole request) when unset.
@@ -251,6 +255,10 @@ type RouterSettings struct {
 	// "simple-shuffle". LiteLLM's other strategy names load with a warning
 	// and are served by simple-shuffle for now.
 	RoutingStrategy string
+	// LowestLatencyBuffer is routing_strategy_args.lowest_latency_buffer:
+	// latency-based routing picks at random among deployments within this
+	// fraction of the fastest (0.1: 10 %); default 0.
+	LowestLatencyBuffer float64
 	// NumRetries is how many times a request is retried within a model
 	// group before falling back; default 2.
 	NumRetries int

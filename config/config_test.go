@@ -473,17 +473,21 @@ guardrails: []
 }
 
 func TestRoutingStrategy(t *testing.T) {
-	for _, s := range []string{"least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing"} {
+	for _, s := range []string{"simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing"} {
 		t.Run(s, func(t *testing.T) {
-			cfg, warnings := parseOK(t, "model_list: [{model_name: a, litellm_params: {model: gpt-4o}}]\nrouter_settings: {routing_strategy: "+s+"}\n")
-			if cfg.Router.RoutingStrategy != s {
-				t.Errorf("RoutingStrategy = %q, want %q as written", cfg.Router.RoutingStrategy, s)
+			cfg, warnings := parseOK(t, "model_list: [{model_name: a, litellm_params: {model: gpt-4o}}]\nrouter_settings: {routing_strategy: "+s+", routing_strategy_args: {lowest_latency_buffer: 0.2}}\n")
+			if cfg.Router.RoutingStrategy != s || cfg.Router.LowestLatencyBuffer != 0.2 {
+				t.Errorf("RoutingStrategy = %q (buffer %v), want %q and 0.2", cfg.Router.RoutingStrategy, cfg.Router.LowestLatencyBuffer, s)
 			}
-			if len(warnings) != 1 || warnings[0].Line != 2 || warnings[0].Key != "router_settings.routing_strategy" ||
-				!strings.Contains(warnings[0].Message, "not implemented yet; using simple-shuffle") {
+			if len(warnings) != 0 {
 				t.Errorf("warnings = %v", warnings)
 			}
 		})
+	}
+	_, _, err := Parse([]byte("model_list: [{model_name: a, litellm_params: {model: gpt-4o}}]\nrouter_settings: {routing_strategy: fastest}\n"))
+	var cerr *Error
+	if !errors.As(err, &cerr) || !strings.Contains(cerr.Problems[0].Message, "least-busy") {
+		t.Errorf("err = %v, want the allowed strategies listed", err)
 	}
 }
 

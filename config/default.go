@@ -46,7 +46,7 @@ model_list:
       mock_latency_ms: 200
 
 router_settings:
-  routing_strategy: simple-shuffle # the only strategy implemented so far
+  routing_strategy: simple-shuffle # or least-busy, cost-based-routing, latency-based-routing, usage-based-routing-v2
   num_retries: 2                   # retries within a group before falling back
   allowed_fails: 3                 # a deployment cools down after more failures than this in a minute
   cooldown_time: 60                # seconds a cooled-down deployment is skipped

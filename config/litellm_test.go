@@ -86,7 +86,6 @@ func TestLiteLLMProxyConfigLoads(t *testing.T) {
 	want := map[string]int{
 		"litellm_settings.drop_params":              32,
 		"litellm_settings.success_callback":         33,
-		"router_settings.routing_strategy":          41,
 		"router_settings.redis_host":                42,
 		"router_settings.redis_password":            43,
 		"router_settings.redis_port":                44,

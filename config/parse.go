@@ -782,11 +782,21 @@ func (p *parser) optSeconds(dst **time.Duration, allowZero bool) field {
 // litellm_settings, and merges them; router_settings wins.
 func (p *parser) routerSettings(routerNode, litellmNode *yaml.Node) RouterSettings {
 	var r, l settings
+	latencyBuffer := DefaultLowestLatencyBuffer
 	rf := p.fallbackFields(&r)
 	rf["routing_strategy"] = func(v *yaml.Node, key string) {
 		if s, ok := p.strategy(v, key); ok {
 			r.strategy = &s
 		}
+	}
+	rf["routing_strategy_args"] = func(v *yaml.Node, key string) {
+		p.section(v, key, map[string]field{
+			"lowest_latency_buffer": func(v *yaml.Node, key string) {
+				if f, ok := p.number(v, key, 0, 10, "a fraction from 0 to 10 (0.1: within 10 % of the fastest)"); ok {
+					latencyBuffer = f
+				}
+			},
+		})
 	}
 	rf["cooldown_time"] = p.optSeconds(&r.cooldown, true)
 	rf["max_fallbacks"] = p.optCount(&r.maxFallback)
@@ -820,6 +830,7 @@ func (p *parser) routerSettings(routerNode, litellmNode *yaml.Node) RouterSettin
 	if r.strategy != nil {
 		rs.RoutingStrategy = *r.strategy
 	}
+	rs.LowestLatencyBuffer = latencyBuffer
 	if r.cooldown != nil {
 		rs.CooldownTime = *r.cooldown
 	}
@@ -845,9 +856,7 @@ func (p *parser) strategy(v *yaml.Node, key string) (string, bool) {
 		return "", false
 	}
 	switch s {
-	case "simple-shuffle":
-	case "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing":
-		p.warnf(v, key, "%q is not implemented yet; using simple-shuffle", s)
+	case "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing":
 	default:
 		p.errorf(v, key, "must be one of simple-shuffle, least-busy, usage-based-routing, usage-based-routing-v2, latency-based-routing, cost-based-routing; got %q", s)
 		return "", false

@@ -112,7 +112,7 @@ func allUnreachable(tr *Trace) bool {
 
 // degrade answers from the local tier after the cloud failed with cause
 // (nil when the cloud was skipped because the machine is offline).
-func (r *Router) degrade(ctx context.Context, group string, tr *Trace, call attemptFunc, cause error) error {
+func (r *Router) degrade(ctx context.Context, group string, tr *Trace, rt *routing, cause error) error {
 	name := r.degradeTier.Name
 	if name == "" {
 		name = "ollama"
@@ -120,7 +120,7 @@ func (r *Router) degrade(ctx context.Context, group string, tr *Trace, call atte
 	d, err := r.degradeTier.Deployment(ctx, group)
 	if err == nil {
 		start := r.clock.Now()
-		err = call(ctx, d)
+		_, err = rt.call(ctx, d)
 		took := r.clock.Now().Sub(start)
 		if err == nil {
 			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Status: 200, Duration: took})

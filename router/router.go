@@ -34,8 +34,13 @@ type Deployment struct {
 	Provider string
 	// Model is the upstream model name.
 	Model string
-	// Weight, RPM and TPM weigh simple-shuffle; 0 means unset.
+	// Weight, RPM and TPM weigh simple-shuffle; RPM and TPM are also the
+	// limits of usage-based routing. 0 means unset.
 	Weight, RPM, TPM int
+	// Order is the deployment's tier: a deployment of a higher order is
+	// used only when every one of a lower order is unavailable. 0 (unset)
+	// comes first.
+	Order int
 	// Timeout bounds one attempt, a whole stream included. Zero means only
 	// the request's deadline applies.
 	Timeout time.Duration
@@ -101,6 +106,15 @@ type Options struct {
 	// Cooldowns is the cooldown state. Nil means a fresh Tracker. Pass the
 	// previous router's Tracker on reload to keep the state.
 	Cooldowns *cooldown.Tracker
+	// Strategy picks among a group's deployments. Nil means SimpleShuffle
+	// with Rand.
+	Strategy Strategy
+	// Stats are the live numbers strategies use. Nil means fresh ones;
+	// pass the previous router's on reload.
+	Stats *Stats
+	// EstimateTokens estimates a request's prompt tokens for the
+	// strategies. Nil means 0.
+	EstimateTokens func(*chat.Request) int
 	// Degrade is the local last tier. Nil means none.
 	Degrade *Degrade
 	// Connectivity tracks whether the machine is offline. Nil means it is
@@ -121,6 +135,8 @@ type Router struct {
 
 	degradeTier *Degrade
 	conn        *Connectivity
+	stats       *Stats
+	estimate    func(*chat.Request) int
 }
 
 // New builds a Router over deployments.
@@ -146,8 +162,15 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 	if o.Cooldowns == nil {
 		o.Cooldowns = cooldown.New(s.Cooldown, o.Clock)
 	}
+	if o.Stats == nil {
+		o.Stats = NewStats(o.Clock)
+	}
+	if o.Strategy == nil {
+		o.Strategy = SimpleShuffle{Rand: o.Rand}
+	}
 	r := &Router{settings: s, groups: map[string][]*Deployment{}, clock: o.Clock, rand: o.Rand,
-		cool: o.Cooldowns, strategy: SimpleShuffle{Rand: o.Rand}, degradeTier: o.Degrade, conn: o.Connectivity}
+		cool: o.Cooldowns, strategy: o.Strategy, degradeTier: o.Degrade, conn: o.Connectivity,
+		stats: o.Stats, estimate: o.EstimateTokens}
 	for i := range deployments {
 		d := &deployments[i]
 		if d.Client == nil {
@@ -179,6 +202,9 @@ func (r *Router) Deployments() []*Deployment {
 	}
 	return out
 }
+
+// Stats returns the router's live numbers.
+func (r *Router) Stats() *Stats { return r.stats }
 
 // Cooldowns returns the router's cooldown state.
 func (r *Router) Cooldowns() *cooldown.Tracker { return r.cool }
@@ -224,8 +250,31 @@ type pendingCool struct {
 // Fallbacks returns how many fallback groups were tried.
 func (t *Trace) Fallbacks() int { return max(len(t.Groups)-1, 0) }
 
-// attemptFunc makes one upstream call to d.
-type attemptFunc func(ctx context.Context, d *Deployment) error
+// attemptFunc makes one upstream call to d and returns the answer's usage
+// when it is known by then.
+type attemptFunc func(ctx context.Context, d *Deployment) (*chat.Usage, error)
+
+// routing is one request's routing job.
+type routing struct {
+	// req is the chat request; nil for embeddings.
+	req    *chat.Request
+	stream bool
+	// tokens is the estimated prompt size.
+	tokens int
+	call   attemptFunc
+}
+
+// newRouting prepares the routing of req (nil for embeddings).
+func (r *Router) newRouting(req *chat.Request, call attemptFunc) *routing {
+	rt := &routing{req: req, call: call}
+	if req != nil {
+		rt.stream = req.Stream
+		if r.estimate != nil {
+			rt.tokens = r.estimate(req)
+		}
+	}
+	return rt
+}
 
 // Chat routes a non-streamed request. req.Model names the model group.
 // The error is an *provider.Error or wraps ErrUnknownGroup.
@@ -233,13 +282,16 @@ func (r *Router) Chat(ctx context.Context, req *chat.Request) (*chat.Response, *
 	ctx, cancel := context.WithTimeout(ctx, r.settings.Timeout)
 	defer cancel()
 	var resp *chat.Response
-	tr, err := r.route(ctx, req.Model, func(ctx context.Context, d *Deployment) error {
+	tr, err := r.route(ctx, req.Model, r.newRouting(req, func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
 		ctx, cancel := attemptContext(ctx, d)
 		defer cancel()
 		out, err := d.Client.Chat(ctx, req)
 		resp = out
-		return err
-	})
+		if err != nil {
+			return nil, err
+		}
+		return out.Usage, nil
+	}))
 	if err != nil {
 		return nil, tr, err
 	}
@@ -252,18 +304,18 @@ func (r *Router) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.E
 	ctx, cancel := context.WithTimeout(ctx, r.settings.Timeout)
 	defer cancel()
 	var resp *chat.EmbeddingResponse
-	tr, err := r.route(ctx, req.Model, func(ctx context.Context, d *Deployment) error {
+	tr, err := r.route(ctx, req.Model, r.newRouting(nil, func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
 		e, ok := d.Client.(provider.Embedder)
 		if !ok {
-			return &provider.Error{Class: provider.NotFound, Local: true,
+			return nil, &provider.Error{Class: provider.NotFound, Local: true,
 				Message: fmt.Sprintf("deployment %s (%s) does not serve embeddings", d.ID, d.Provider)}
 		}
 		ctx, cancel := attemptContext(ctx, d)
 		defer cancel()
 		out, err := e.Embed(ctx, req)
 		resp = out
-		return err
-	})
+		return nil, err
+	}))
 	if err != nil {
 		return nil, tr, err
 	}
@@ -280,15 +332,15 @@ func attemptContext(ctx context.Context, d *Deployment) (context.Context, contex
 
 // route runs the request through its group and, on failure, its fallbacks,
 // within ctx's deadline (the request timeout, set by the caller).
-func (r *Router) route(ctx context.Context, group string, call attemptFunc) (*Trace, error) {
+func (r *Router) route(ctx context.Context, group string, rt *routing) (*Trace, error) {
 	tr := &Trace{}
 	if _, ok := r.groups[group]; !ok {
 		return tr, fmt.Errorf("%w %q", ErrUnknownGroup, group)
 	}
 	if off, _ := r.conn.Offline(); off && r.degradeTier != nil {
-		return tr, r.degrade(ctx, group, tr, call, nil)
+		return tr, r.degrade(ctx, group, tr, rt, nil)
 	}
-	err := r.routeGroup(ctx, group, tr, call, map[string]bool{})
+	err := r.routeGroup(ctx, group, tr, rt, map[string]bool{})
 	if err != nil && ctx.Err() == nil && allUnreachable(tr) && r.conn != nil {
 		r.conn.markOffline() // not the providers' fault: no cooldowns for it
 	} else {
@@ -298,7 +350,7 @@ func (r *Router) route(ctx context.Context, group string, call attemptFunc) (*Tr
 	}
 	tr.cools = nil
 	if err != nil && !finalErr(err) && ctx.Err() == nil && r.degradeTier != nil {
-		err = r.degrade(ctx, group, tr, call, err)
+		err = r.degrade(ctx, group, tr, rt, err)
 	}
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
 		err = &provider.Error{Class: provider.Timeout, Message: fmt.Sprintf(
@@ -309,11 +361,11 @@ func (r *Router) route(ctx context.Context, group string, call attemptFunc) (*Tr
 
 // routeGroup tries group, then its fallbacks in order, each with its own
 // retries and fallbacks, never visiting a group twice.
-func (r *Router) routeGroup(ctx context.Context, group string, tr *Trace, call attemptFunc, visited map[string]bool) error {
+func (r *Router) routeGroup(ctx context.Context, group string, tr *Trace, rt *routing, visited map[string]bool) error {
 	visited[group] = true
 	tr.Groups = append(tr.Groups, group)
 	next := r.fallbacksFor(group, visited)
-	err := r.tryGroup(ctx, group, tr, call, len(next) > 0 && tr.Fallbacks() < r.settings.MaxFallbacks)
+	err := r.tryGroup(ctx, group, tr, rt, len(next) > 0 && tr.Fallbacks() < r.settings.MaxFallbacks)
 	if err == nil || finalErr(err) || ctx.Err() != nil {
 		return err
 	}
@@ -324,7 +376,7 @@ func (r *Router) routeGroup(ctx context.Context, group string, tr *Trace, call a
 		if tr.Fallbacks() >= r.settings.MaxFallbacks {
 			break
 		}
-		ferr := r.routeGroup(ctx, fb, tr, call, visited)
+		ferr := r.routeGroup(ctx, fb, tr, rt, visited)
 		if ferr == nil || finalErr(ferr) || ctx.Err() != nil {
 			return ferr
 		}
@@ -362,7 +414,7 @@ func finalErr(err error) bool {
 // cooling it returns, so the caller can fall back, unless canFallBack is
 // false: then it waits for the first to come back, if that fits the
 // request's deadline. The wait stands in for the backoff.
-func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call attemptFunc, canFallBack bool) error {
+func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *routing, canFallBack bool) error {
 	deployments := r.groups[group]
 	tried := map[string]bool{}
 	excluded := map[string]bool{} // failed in a way retrying cannot fix
@@ -393,7 +445,7 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call att
 			}
 		}
 		waited = false
-		d := r.strategy.Pick(pool)
+		d := r.strategy.Choose(Pick{Request: rt.req, Candidates: pool, Stats: r.stats, PromptTokens: rt.tokens})
 		if !r.cool.Admit(d.ID) {
 			excluded[d.ID] = true // half-open, and another request holds its one trial
 			continue
@@ -401,8 +453,10 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call att
 		attempt++
 		tried[d.ID] = true
 		start := r.clock.Now()
-		err := call(ctx, d)
+		r.stats.begin(d.ID, rt.tokens)
+		usage, err := rt.call(ctx, d)
 		took := r.clock.Now().Sub(start)
+		r.stats.end(d.ID, took, rt.stream, usage, err != nil && provider.AsError(err).Class == provider.Timeout)
 		if err == nil {
 			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Status: 200, Duration: took}) // answered: an HTTP 200 or its equivalent
 			tr.Answered, tr.Upstream = d, took
@@ -436,8 +490,9 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, call att
 }
 
 // candidates splits a group's deployments into those in rotation and,
-// among them, those not yet tried; soonest is when the first cooling one
-// returns (zero if none cools).
+// among them, those not yet tried, keeping only the lowest order tier that
+// has any; soonest is when the first cooling one returns (zero if none
+// cools).
 func (r *Router) candidates(ds []*Deployment, tried, excluded map[string]bool) (healthy, fresh []*Deployment, soonest time.Time) {
 	for _, d := range ds {
 		if excluded[d.ID] {
@@ -450,11 +505,21 @@ func (r *Router) candidates(ds []*Deployment, tried, excluded map[string]bool) (
 			continue
 		}
 		healthy = append(healthy, d)
-		if !tried[d.ID] {
-			fresh = append(fresh, d)
+	}
+	lowest := math.MaxInt
+	for _, d := range healthy {
+		lowest = min(lowest, d.Order)
+	}
+	tier := healthy[:0:0]
+	for _, d := range healthy {
+		if d.Order == lowest {
+			tier = append(tier, d)
+			if !tried[d.ID] {
+				fresh = append(fresh, d)
+			}
 		}
 	}
-	return healthy, fresh, soonest
+	return tier, fresh, soonest
 }
 
 // backoff is the wait before retry n (from 0) of a deployment already

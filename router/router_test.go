@@ -155,7 +155,7 @@ func TestSimpleShuffle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := SimpleShuffle{Rand: func() float64 { return tt.rand }}.Pick(tt.ds)
+			got := SimpleShuffle{Rand: func() float64 { return tt.rand }}.Choose(Pick{Candidates: tt.ds})
 			if got.ID != tt.want {
 				t.Errorf("picked %s, want %s", got.ID, tt.want)
 			}

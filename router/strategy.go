@@ -3,8 +3,8 @@ package router
 // Strategy picks the deployment for the next attempt. Caddy's Selector is
 // the model: small, and given only healthy candidates.
 type Strategy interface {
-	// Pick chooses one of candidates, which is never empty.
-	Pick(candidates []*Deployment) *Deployment
+	// Choose picks one of p.Candidates, which is never empty.
+	Choose(p Pick) *Deployment
 }
 
 // SimpleShuffle picks at random, weighted as LiteLLM's simple-shuffle: by
@@ -16,8 +16,9 @@ type SimpleShuffle struct {
 	Rand func() float64
 }
 
-// Pick draws one candidate.
-func (s SimpleShuffle) Pick(candidates []*Deployment) *Deployment {
+// Choose draws one candidate.
+func (s SimpleShuffle) Choose(p Pick) *Deployment {
+	candidates := p.Candidates
 	if len(candidates) == 1 {
 		return candidates[0]
 	}
