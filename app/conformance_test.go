@@ -357,3 +357,53 @@ router_settings: {num_retries: 0, fallbacks: [{m: [backup]}]}
 		t.Errorf("got %q after %d anthropic calls, want the backup's answer after one", got, claude.Count())
 	}
 }
+
+// TestRoutingHints: tags from the header and from metadata.tags, per-request
+// fallbacks and session affinity reach the router, and the fields no
+// provider would accept never reach the upstream.
+func TestRoutingHints(t *testing.T) {
+	us := openaitest.New(t, openaitest.Reply{Text: "from us"})
+	eu := openaitest.New(t, openaitest.Reply{Text: "from eu"})
+	other := openaitest.New(t, openaitest.Reply{Text: "from other"})
+	gw := start(t, fmt.Sprintf(`model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_base: %q, weight: 1000}
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_base: %q, weight: 1, tags: [eu]}
+  - model_name: other
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %q}
+`, us.URL, eu.URL, other.URL))
+	ask := func(opts ...option.RequestOption) string {
+		t.Helper()
+		c, err := gw.client.Chat.Completions.New(context.Background(), params("m"), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Choices[0].Message.Content
+	}
+	if got := ask(option.WithHeader("X-Detour-Tags", "eu")); got != "from eu" {
+		t.Errorf("header tags: %q", got)
+	}
+	if got := ask(option.WithJSONSet("metadata", map[string]any{"tags": []string{"eu"}, "team": "a"})); got != "from eu" {
+		t.Errorf("metadata tags: %q", got)
+	}
+	if got := ask(); got != "from us" {
+		t.Errorf("untagged: %q", got)
+	}
+	for _, r := range append(eu.Requests(), us.Requests()...) {
+		if md, ok := r.Body["metadata"].(map[string]any); ok && md["tags"] != nil {
+			t.Errorf("metadata.tags reached the upstream: %s", r.Raw)
+		}
+	}
+	if md := eu.Requests()[1].Body["metadata"]; md == nil {
+		t.Error("the rest of metadata was dropped")
+	}
+	if got := ask(option.WithJSONSet("fallbacks", []string{"other"}), option.WithJSONSet("disable_fallbacks", false)); got != "from us" {
+		t.Errorf("with fallbacks in the body: %q", got)
+	}
+	for _, r := range append(us.Requests(), other.Requests()...) {
+		if r.Body["fallbacks"] != nil || r.Body["disable_fallbacks"] != nil {
+			t.Errorf("fallbacks reached the upstream: %s", r.Raw)
+		}
+	}
+}

@@ -217,14 +217,13 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 	settings := router.Settings{
 		NumRetries:       cfg.Router.NumRetries,
 		Cooldown:         cooldown.Policy{AllowedFails: cfg.Router.AllowedFails, Duration: cfg.Router.CooldownTime},
-		Fallbacks:        map[string][]string{},
 		DefaultFallbacks: cfg.Router.DefaultFallbacks,
 		MaxFallbacks:     cfg.Router.MaxFallbacks,
 		Timeout:          cfg.Router.Timeout,
 	}
-	for _, f := range cfg.Router.Fallbacks {
-		settings.Fallbacks[f.Group] = append(settings.Fallbacks[f.Group], f.To...)
-	}
+	settings.Fallbacks = fallbackTable(cfg.Router.Fallbacks)
+	settings.ContextWindowFallbacks = fallbackTable(cfg.Router.ContextWindowFallbacks)
+	settings.ContentPolicyFallbacks = fallbackTable(cfg.Router.ContentPolicyFallbacks)
 	deployments := make([]router.Deployment, 0, len(cfg.Models))
 	for _, d := range cfg.Models {
 		client, err := g.newProvider(d)
@@ -234,7 +233,7 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 		deployments = append(deployments, router.Deployment{
 			Probe: g.probeFunc(d.ID, client),
 			ID:    d.ID, Group: d.Group, Provider: d.Provider, Model: d.UpstreamModel,
-			Weight: d.Weight, RPM: d.RPM, TPM: d.TPM, Order: d.Order,
+			Weight: d.Weight, RPM: d.RPM, TPM: d.TPM, Order: d.Order, Tags: d.Tags, MaxInputTokens: d.Info.MaxInputTokens,
 			Timeout: d.Timeout, StreamTimeout: d.StreamTimeout,
 			Price:  router.Price{Input: d.Info.InputCostPerToken, Output: d.Info.OutputCostPerToken},
 			Client: client,
@@ -248,10 +247,20 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 	opts.Degrade, opts.Connectivity = g.degradeOptions(cfg)
 	if prev != nil {
 		opts.Stats = prev.Stats()
+		opts.Affinity = prev.Affinity()
 		opts.Cooldowns = prev.Cooldowns()
 		opts.Cooldowns.SetPolicy(settings.Cooldown)
 	}
 	return router.New(deployments, settings, opts)
+}
+
+// fallbackTable turns config fallbacks into the router's group → groups map.
+func fallbackTable(fs []config.Fallback) map[string][]string {
+	t := map[string][]string{}
+	for _, f := range fs {
+		t[f.Group] = append(t[f.Group], f.To...)
+	}
+	return t
 }
 
 // newProvider builds the adapter for one deployment.

@@ -12,6 +12,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/detour-gateway/detour/chat"
@@ -37,6 +38,11 @@ type Deployment struct {
 	// Weight, RPM and TPM weigh simple-shuffle; RPM and TPM are also the
 	// limits of usage-based routing. 0 means unset.
 	Weight, RPM, TPM int
+	// Tags are the deployment's compliance tags ("eu", "hipaa").
+	Tags []string
+	// MaxInputTokens is the deployment's context window in tokens; 0 means
+	// unknown (not checked).
+	MaxInputTokens int
 	// Order is the deployment's tier: a deployment of a higher order is
 	// used only when every one of a lower order is unavailable. 0 (unset)
 	// comes first.
@@ -82,6 +88,12 @@ type Settings struct {
 	// Fallbacks maps a group to the groups tried, in order, when it fails.
 	// The key "*" applies to every group.
 	Fallbacks map[string][]string
+	// ContextWindowFallbacks are tried, instead, when the request is too
+	// long for the group (context_window_exceeded).
+	ContextWindowFallbacks map[string][]string
+	// ContentPolicyFallbacks are tried, instead, when the group's provider
+	// refused the content (content_policy).
+	ContentPolicyFallbacks map[string][]string
 	// DefaultFallbacks apply to groups with no entry in Fallbacks.
 	DefaultFallbacks []string
 	// MaxFallbacks bounds how many fallback groups one request tries.
@@ -115,6 +127,9 @@ type Options struct {
 	// EstimateTokens estimates a request's prompt tokens for the
 	// strategies. Nil means 0.
 	EstimateTokens func(*chat.Request) int
+	// Affinity is the session-affinity table. Nil means a fresh one; pass
+	// the previous router's on reload.
+	Affinity *Affinity
 	// Degrade is the local last tier. Nil means none.
 	Degrade *Degrade
 	// Connectivity tracks whether the machine is offline. Nil means it is
@@ -137,6 +152,7 @@ type Router struct {
 	conn        *Connectivity
 	stats       *Stats
 	estimate    func(*chat.Request) int
+	affinity    *Affinity
 }
 
 // New builds a Router over deployments.
@@ -165,12 +181,15 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 	if o.Stats == nil {
 		o.Stats = NewStats(o.Clock)
 	}
+	if o.Affinity == nil {
+		o.Affinity = NewAffinity(0)
+	}
 	if o.Strategy == nil {
 		o.Strategy = SimpleShuffle{Rand: o.Rand}
 	}
 	r := &Router{settings: s, groups: map[string][]*Deployment{}, clock: o.Clock, rand: o.Rand,
 		cool: o.Cooldowns, strategy: o.Strategy, degradeTier: o.Degrade, conn: o.Connectivity,
-		stats: o.Stats, estimate: o.EstimateTokens}
+		stats: o.Stats, estimate: o.EstimateTokens, affinity: o.Affinity}
 	for i := range deployments {
 		d := &deployments[i]
 		if d.Client == nil {
@@ -202,6 +221,9 @@ func (r *Router) Deployments() []*Deployment {
 	}
 	return out
 }
+
+// Affinity returns the router's session-affinity table.
+func (r *Router) Affinity() *Affinity { return r.affinity }
 
 // Stats returns the router's live numbers.
 func (r *Router) Stats() *Stats { return r.stats }
@@ -262,11 +284,12 @@ type routing struct {
 	// tokens is the estimated prompt size.
 	tokens int
 	call   attemptFunc
+	hints  Hints
 }
 
 // newRouting prepares the routing of req (nil for embeddings).
-func (r *Router) newRouting(req *chat.Request, call attemptFunc) *routing {
-	rt := &routing{req: req, call: call}
+func (r *Router) newRouting(ctx context.Context, req *chat.Request, call attemptFunc) *routing {
+	rt := &routing{req: req, call: call, hints: hintsFrom(ctx)}
 	if req != nil {
 		rt.stream = req.Stream
 		if r.estimate != nil {
@@ -282,7 +305,7 @@ func (r *Router) Chat(ctx context.Context, req *chat.Request) (*chat.Response, *
 	ctx, cancel := context.WithTimeout(ctx, r.settings.Timeout)
 	defer cancel()
 	var resp *chat.Response
-	tr, err := r.route(ctx, req.Model, r.newRouting(req, func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
+	tr, err := r.route(ctx, req.Model, r.newRouting(ctx, req, func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
 		ctx, cancel := attemptContext(ctx, d)
 		defer cancel()
 		out, err := d.Client.Chat(ctx, req)
@@ -304,7 +327,7 @@ func (r *Router) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.E
 	ctx, cancel := context.WithTimeout(ctx, r.settings.Timeout)
 	defer cancel()
 	var resp *chat.EmbeddingResponse
-	tr, err := r.route(ctx, req.Model, r.newRouting(nil, func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
+	tr, err := r.route(ctx, req.Model, r.newRouting(ctx, nil, func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
 		e, ok := d.Client.(provider.Embedder)
 		if !ok {
 			return nil, &provider.Error{Class: provider.NotFound, Local: true,
@@ -337,7 +360,8 @@ func (r *Router) route(ctx context.Context, group string, rt *routing) (*Trace, 
 	if _, ok := r.groups[group]; !ok {
 		return tr, fmt.Errorf("%w %q", ErrUnknownGroup, group)
 	}
-	if off, _ := r.conn.Offline(); off && r.degradeTier != nil {
+	local := r.degradeTier != nil && len(rt.hints.Tags) == 0 // the local tier carries no tags
+	if off, _ := r.conn.Offline(); off && local {
 		return tr, r.degrade(ctx, group, tr, rt, nil)
 	}
 	err := r.routeGroup(ctx, group, tr, rt, map[string]bool{})
@@ -349,7 +373,7 @@ func (r *Router) route(ctx context.Context, group string, rt *routing) (*Trace, 
 		}
 	}
 	tr.cools = nil
-	if err != nil && !finalErr(err) && ctx.Err() == nil && r.degradeTier != nil {
+	if err != nil && !finalErr(err) && ctx.Err() == nil && local {
 		err = r.degrade(ctx, group, tr, rt, err)
 	}
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
@@ -362,12 +386,35 @@ func (r *Router) route(ctx context.Context, group string, rt *routing) (*Trace, 
 // routeGroup tries group, then its fallbacks in order, each with its own
 // retries and fallbacks, never visiting a group twice.
 func (r *Router) routeGroup(ctx context.Context, group string, tr *Trace, rt *routing, visited map[string]bool) error {
+	first := len(tr.Groups) == 0
 	visited[group] = true
 	tr.Groups = append(tr.Groups, group)
-	next := r.fallbacksFor(group, visited)
+	list := r.fallbackList(r.settings.Fallbacks, group, true)
+	if first && rt.hints.Fallbacks != nil {
+		list = rt.hints.Fallbacks
+	}
+	if rt.hints.DisableFallbacks {
+		list = nil
+	}
+	next := r.unvisited(list, group, visited)
 	err := r.tryGroup(ctx, group, tr, rt, len(next) > 0 && tr.Fallbacks() < r.settings.MaxFallbacks)
-	if err == nil || finalErr(err) || ctx.Err() != nil {
+	if err == nil || ctx.Err() != nil {
 		return err
+	}
+	if finalErr(err) {
+		// The request's own fault, unless a typed fallback exists for it:
+		// a group with a larger context window, or a laxer content policy.
+		var typed map[string][]string
+		switch provider.AsError(err).Class {
+		case provider.ContextWindowExceeded:
+			typed = r.settings.ContextWindowFallbacks
+		case provider.ContentPolicy:
+			typed = r.settings.ContentPolicyFallbacks
+		}
+		if typed == nil || rt.hints.DisableFallbacks {
+			return err
+		}
+		next = r.unvisited(r.fallbackList(typed, group, false), group, visited)
 	}
 	for _, fb := range next {
 		if visited[fb] {
@@ -378,25 +425,33 @@ func (r *Router) routeGroup(ctx context.Context, group string, tr *Trace, rt *ro
 		}
 		ferr := r.routeGroup(ctx, fb, tr, rt, visited)
 		if ferr == nil || finalErr(ferr) || ctx.Err() != nil {
-			return ferr
+			return ferr // a final error has had its own typed fallbacks
 		}
 		err = ferr
 	}
 	return err
 }
 
-// fallbacksFor returns the groups to fall back to from group, not visited.
-func (r *Router) fallbacksFor(group string, visited map[string]bool) []string {
-	list, ok := r.settings.Fallbacks[group]
-	if !ok {
-		list, ok = r.settings.Fallbacks["*"]
+// fallbackList returns group's entry in a fallbacks table, else the "*"
+// entry, else (withDefault) default_fallbacks.
+func (r *Router) fallbackList(table map[string][]string, group string, withDefault bool) []string {
+	if l, ok := table[group]; ok {
+		return l
 	}
-	if !ok {
-		list = r.settings.DefaultFallbacks
+	if l, ok := table["*"]; ok {
+		return l
 	}
+	if withDefault {
+		return r.settings.DefaultFallbacks
+	}
+	return nil
+}
+
+// unvisited returns the groups of list that exist and were not visited.
+func (r *Router) unvisited(list []string, group string, visited map[string]bool) []string {
 	var out []string
 	for _, g := range list {
-		if !visited[g] && g != group {
+		if _, ok := r.groups[g]; ok && !visited[g] && g != group {
 			out = append(out, g)
 		}
 	}
@@ -415,7 +470,10 @@ func finalErr(err error) bool {
 // false: then it waits for the first to come back, if that fits the
 // request's deadline. The wait stands in for the backoff.
 func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *routing, canFallBack bool) error {
-	deployments := r.groups[group]
+	deployments, perr := r.eligible(group, rt)
+	if perr != nil {
+		return perr
+	}
 	tried := map[string]bool{}
 	excluded := map[string]bool{} // failed in a way retrying cannot fix
 	var last *provider.Error
@@ -445,7 +503,10 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 			}
 		}
 		waited = false
-		d := r.strategy.Choose(Pick{Request: rt.req, Candidates: pool, Stats: r.stats, PromptTokens: rt.tokens})
+		d := r.sticky(rt, group, pool)
+		if d == nil {
+			d = r.strategy.Choose(Pick{Request: rt.req, Candidates: pool, Stats: r.stats, PromptTokens: rt.tokens})
+		}
 		if !r.cool.Admit(d.ID) {
 			excluded[d.ID] = true // half-open, and another request holds its one trial
 			continue
@@ -461,6 +522,7 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Status: 200, Duration: took}) // answered: an HTTP 200 or its equivalent
 			tr.Answered, tr.Upstream = d, took
 			r.cool.Succeed(d.ID)
+			r.affinity.Set(rt.hints.Session, group, d.ID)
 			return nil
 		}
 		pe := provider.AsError(err)
@@ -487,6 +549,56 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 		}
 	}
 	return last
+}
+
+// eligible returns the deployments of group that may take this request:
+// those carrying every tag it asks for, and whose context window (when
+// known) fits its estimated prompt. None carrying the tags is a NotFound,
+// none large enough a ContextWindowExceeded (which context window
+// fallbacks answer); both are Local: no deployment is to blame.
+func (r *Router) eligible(group string, rt *routing) ([]*Deployment, *provider.Error) {
+	all := r.groups[group]
+	if len(rt.hints.Tags) == 0 && rt.tokens == 0 {
+		return all, nil
+	}
+	var out []*Deployment
+	tagged, window := 0, 0
+	for _, d := range all {
+		if !hasTags(d, rt.hints.Tags) {
+			continue
+		}
+		tagged++
+		if d.MaxInputTokens > 0 && rt.tokens > d.MaxInputTokens {
+			window = max(window, d.MaxInputTokens)
+			continue
+		}
+		out = append(out, d)
+	}
+	switch {
+	case tagged == 0:
+		return nil, &provider.Error{Class: provider.NotFound, Local: true, Message: fmt.Sprintf(
+			"no deployment of model group %q carries the tags %s the request asks for", group, strings.Join(rt.hints.Tags, ", "))}
+	case len(out) == 0:
+		return nil, &provider.Error{Class: provider.ContextWindowExceeded, Local: true, Message: fmt.Sprintf(
+			"the prompt (about %d tokens) is longer than any deployment of model group %q takes (at most %d); add context_window_fallbacks or shorten it",
+			rt.tokens, group, window)}
+	}
+	return out, nil
+}
+
+// sticky returns the deployment that last served the request's session in
+// group, when it is among pool (healthy, not yet tried); else nil.
+func (r *Router) sticky(rt *routing, group string, pool []*Deployment) *Deployment {
+	id, ok := r.affinity.Get(rt.hints.Session, group)
+	if !ok {
+		return nil
+	}
+	for _, d := range pool {
+		if d.ID == id {
+			return d
+		}
+	}
+	return nil
 }
 
 // candidates splits a group's deployments into those in rotation and,

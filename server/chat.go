@@ -39,8 +39,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 
 	req, apiErr := s.decodeRequest(w, r)
 	var policy cachePolicy
+	var hints router.Hints
 	if apiErr == nil {
 		policy, apiErr = readCachePolicy(r.Header, req)
+	}
+	if apiErr == nil {
+		hints, apiErr = readHints(r.Header, req)
 	}
 	if apiErr != nil {
 		ex.status = apiErr.Status
@@ -64,11 +68,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Detour-Cache", ex.cache)
 	}
 
+	ctx := router.WithHints(r.Context(), hints)
 	if req.Stream {
-		s.streamAnswer(w, r, rt, req, ex, cu)
+		s.streamAnswer(w, r.WithContext(ctx), rt, req, ex, cu)
 		return
 	}
-	resp, tr, err := rt.Chat(r.Context(), req)
+	resp, tr, err := rt.Chat(ctx, req)
 	ex.trace = tr
 	if err != nil {
 		if s.serveStale(w, req, cu, err, ex) {
