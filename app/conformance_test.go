@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -405,5 +406,42 @@ func TestRoutingHints(t *testing.T) {
 		if r.Body["fallbacks"] != nil || r.Body["disable_fallbacks"] != nil {
 			t.Errorf("fallbacks reached the upstream: %s", r.Raw)
 		}
+	}
+}
+
+func TestComplexityRouter(t *testing.T) {
+	gw := start(t, `model_list:
+  - model_name: auto
+    litellm_params:
+      model: auto_router/complexity_router
+      complexity_router_config:
+        tiers: {SIMPLE: small, REASONING: deep}
+      complexity_router_default_model: small
+  - model_name: small
+    litellm_params: {model: mock/small, mock_response: "small model"}
+  - model_name: deep
+    litellm_params: {model: mock/deep, mock_response: "deep model"}
+`)
+	for _, tt := range []struct{ prompt, tier, text string }{
+		{"hi", "SIMPLE", "small model"},
+		{"Prove that the square root of 2 is irrational, step by step, and justify every step rigorously.", "REASONING", "deep model"},
+	} {
+		var resp *http.Response
+		p := params("auto")
+		p.Messages = msgs(openai.UserMessage(tt.prompt))
+		c, err := gw.client.Chat.Completions.New(context.Background(), p, option.WithResponseInto(&resp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.Header.Get("X-Detour-Tier"); got != tt.tier || c.Choices[0].Message.Content != tt.text {
+			t.Errorf("%q: tier %q answer %q, want %s and %q", tt.prompt, got, c.Choices[0].Message.Content, tt.tier, tt.text)
+		}
+	}
+	var models struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	getJSON(t, gw.url+"/models", &models)
+	if len(models.Data) != 3 || !slices.ContainsFunc(models.Data, func(m struct{ ID string }) bool { return m.ID == "auto" }) {
+		t.Errorf("/v1/models = %+v, want the auto group listed", models.Data)
 	}
 }

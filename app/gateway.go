@@ -24,6 +24,7 @@ import (
 	"github.com/detour-gateway/detour/keystore"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/chaos"
+	"github.com/detour-gateway/detour/router/complexity"
 	"github.com/detour-gateway/detour/router/cooldown"
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/anthropic"
@@ -225,7 +226,16 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 	settings.ContextWindowFallbacks = fallbackTable(cfg.Router.ContextWindowFallbacks)
 	settings.ContentPolicyFallbacks = fallbackTable(cfg.Router.ContentPolicyFallbacks)
 	deployments := make([]router.Deployment, 0, len(cfg.Models))
+	auto := map[string]*complexity.Router{}
 	for _, d := range cfg.Models {
+		if d.Complexity != nil && d.Provider == "auto_router" {
+			cr, err := newComplexityRouter(d.Complexity)
+			if err != nil {
+				return nil, fmt.Errorf("deployment %s (line %d): %w", d.ID, d.Line, err)
+			}
+			auto[d.Group] = cr
+			continue
+		}
 		client, err := g.newProvider(d)
 		if err != nil {
 			return nil, fmt.Errorf("deployment %s (line %d): %w", d.ID, d.Line, err)
@@ -243,7 +253,7 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 	if err != nil {
 		return nil, err
 	}
-	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand, Strategy: strategy, EstimateTokens: estimateTokens}
+	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand, Strategy: strategy, EstimateTokens: estimateTokens, Auto: auto}
 	opts.Degrade, opts.Connectivity = g.degradeOptions(cfg)
 	if prev != nil {
 		opts.Stats = prev.Stats()
@@ -252,6 +262,20 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 		opts.Cooldowns.SetPolicy(settings.Cooldown)
 	}
 	return router.New(deployments, settings, opts)
+}
+
+// newComplexityRouter builds the complexity router a deployment configures.
+func newComplexityRouter(c *config.Complexity) (*complexity.Router, error) {
+	tiers := map[complexity.Tier]string{}
+	for t, g := range c.Tiers {
+		tier, err := complexity.ParseTier(t)
+		if err != nil {
+			return nil, err
+		}
+		tiers[tier] = g
+	}
+	return complexity.New(complexity.Config{Tiers: tiers, Default: c.Default, Thresholds: complexity.Thresholds{
+		SimpleMedium: c.SimpleMedium, MediumComplex: c.MediumComplex, ComplexReasoning: c.ComplexReasoning}})
 }
 
 // fallbackTable turns config fallbacks into the router's group → groups map.

@@ -139,10 +139,25 @@ type Deployment struct {
 	MaxRetries *int
 	// Mock holds the mock_* params; the zero value means no mocking.
 	Mock Mock
+	// Complexity is set for model: auto_router/complexity_router: the
+	// complexity_router_config and complexity_router_default_model params.
+	Complexity *Complexity
 	// Info is model_info.
 	Info ModelInfo
 	// Line is the line of the model_list entry (its "- model_name" line).
 	Line int
+}
+
+// Complexity configures a complexity router deployment.
+type Complexity struct {
+	// Tiers maps SIMPLE, MEDIUM, COMPLEX and REASONING to model groups.
+	Tiers map[string]string
+	// Default is complexity_router_default_model: the group when a tier
+	// has none.
+	Default string
+	// SimpleMedium, MediumComplex and ComplexReasoning are
+	// tier_boundaries; 0 takes the router's defaults.
+	SimpleMedium, MediumComplex, ComplexReasoning float64
 }
 
 // Mock holds a deployment's mock_* litellm_params, used by the mock

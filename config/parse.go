@@ -45,6 +45,9 @@ type parser struct {
 	// it has been read; fallbacks are checked against them.
 	groups     map[string]bool
 	groupOrder []string
+	// groupRefs are model groups named inside model_list (by complexity
+	// routers), checked once every group is known.
+	groupRefs []groupRef
 	// merges counts mappings brought in by "<<" merge keys, bounded by
 	// maxMerges.
 	merges int
@@ -400,6 +403,14 @@ func (p *parser) modelList(n, root *yaml.Node) []Deployment {
 			p.groups[g] = true
 			p.groupOrder = append(p.groupOrder, g)
 		}
+		if models[i].Provider == "auto_router" && (models[i].Complexity == nil || len(models[i].Complexity.Tiers) == 0 && models[i].Complexity.Default == "") {
+			p.errorf(item, index(path, i)+".litellm_params", "auto_router/complexity_router needs complexity_router_config.tiers or complexity_router_default_model")
+		}
+	}
+	for _, ref := range p.groupRefs {
+		if !p.groups[ref.group] {
+			p.errorf(ref.node, ref.key, "%s", p.unknownGroup(ref.group))
+		}
 	}
 
 	// IDs set by model_info.id are kept and must be unique; computed IDs of
@@ -559,6 +570,20 @@ func (p *parser) params(n *yaml.Node, path string, d *Deployment) ([]pair, KeyRe
 				d.MaxRetries = &m
 			}
 		},
+		"complexity_router_config": func(v *yaml.Node, key string) {
+			c := p.complexity(v, key)
+			if d.Complexity != nil {
+				c.Default = d.Complexity.Default
+			}
+			d.Complexity = c
+		},
+		"complexity_router_default_model": func(v *yaml.Node, key string) {
+			if d.Complexity == nil {
+				d.Complexity = &Complexity{}
+			}
+			d.Complexity.Default, _ = p.name(v, key)
+			p.groupRefs = append(p.groupRefs, groupRef{v, key, d.Complexity.Default})
+		},
 		"mock_response": func(v *yaml.Node, key string) { d.Mock.Response, _ = p.text(v, key) },
 		"mock_latency_ms": func(v *yaml.Node, key string) {
 			ms, _ := p.whole(v, key, 0, math.MaxInt64/int64(time.Millisecond), "a whole number of milliseconds ≥ 0")
@@ -613,7 +638,7 @@ func (p *parser) params(n *yaml.Node, path string, d *Deployment) ([]pair, KeyRe
 				d.APIBase = base
 			}
 		}
-	} else if known && spec.BaseURL == "" && spec.EnvBase == "" && spec.Wire != provider.WireMock {
+	} else if known && spec.BaseURL == "" && spec.EnvBase == "" && spec.Wire != provider.WireMock && spec.Wire != provider.WireAuto {
 		p.errorf(modelNode, baseKey, "required for provider %q, which has no default URL", d.Provider)
 	}
 
@@ -993,6 +1018,49 @@ func (p *parser) detour(n *yaml.Node) Detour {
 		"offline": func(v *yaml.Node, key string) { p.offline(v, key, &d.Offline) },
 	})
 	return d
+}
+
+// groupRef is a model group named at a node.
+type groupRef struct {
+	node       *yaml.Node
+	key, group string
+}
+
+// complexity reads complexity_router_config: tiers and tier_boundaries.
+// The groups it names are checked once model_list is read.
+func (p *parser) complexity(n *yaml.Node, path string) *Complexity {
+	c := &Complexity{Tiers: map[string]string{}}
+	p.section(n, path, map[string]field{
+		"tiers": func(v *yaml.Node, key string) {
+			r := p.mapping(v, key)
+			if r == nil {
+				return
+			}
+			for _, kv := range p.pairs(r, key) {
+				tier := strings.ToUpper(kv.key.Value)
+				switch tier {
+				case "SIMPLE", "MEDIUM", "COMPLEX", "REASONING":
+				default:
+					p.errorf(kv.key, join(key, kv.key.Value), "must be SIMPLE, MEDIUM, COMPLEX or REASONING")
+					continue
+				}
+				if g, ok := p.name(kv.value, join(key, kv.key.Value)); ok {
+					c.Tiers[tier] = g
+					p.groupRefs = append(p.groupRefs, groupRef{kv.value, join(key, kv.key.Value), g})
+				}
+			}
+		},
+		"tier_boundaries": func(v *yaml.Node, key string) {
+			p.section(v, key, map[string]field{
+				"simple_medium":  func(v *yaml.Node, key string) { c.SimpleMedium, _ = p.number(v, key, 0, 10, "a score from 0 to 10") },
+				"medium_complex": func(v *yaml.Node, key string) { c.MediumComplex, _ = p.number(v, key, 0, 10, "a score from 0 to 10") },
+				"complex_reasoning": func(v *yaml.Node, key string) {
+					c.ComplexReasoning, _ = p.number(v, key, 0, 10, "a score from 0 to 10")
+				},
+			})
+		},
+	})
+	return c
 }
 
 // offline reads detour.offline into o, which holds the defaults.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/clock"
+	"github.com/detour-gateway/detour/router/complexity"
 	"github.com/detour-gateway/detour/router/cooldown"
 	"github.com/detour-gateway/detour/router/provider"
 )
@@ -127,6 +128,9 @@ type Options struct {
 	// EstimateTokens estimates a request's prompt tokens for the
 	// strategies. Nil means 0.
 	EstimateTokens func(*chat.Request) int
+	// Auto maps model groups served by a complexity router to it: each
+	// request to such a group goes to the group its tier names.
+	Auto map[string]*complexity.Router
 	// Affinity is the session-affinity table. Nil means a fresh one; pass
 	// the previous router's on reload.
 	Affinity *Affinity
@@ -153,6 +157,7 @@ type Router struct {
 	stats       *Stats
 	estimate    func(*chat.Request) int
 	affinity    *Affinity
+	auto        map[string]*complexity.Router
 }
 
 // New builds a Router over deployments.
@@ -189,7 +194,7 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 	}
 	r := &Router{settings: s, groups: map[string][]*Deployment{}, clock: o.Clock, rand: o.Rand,
 		cool: o.Cooldowns, strategy: o.Strategy, degradeTier: o.Degrade, conn: o.Connectivity,
-		stats: o.Stats, estimate: o.EstimateTokens, affinity: o.Affinity}
+		stats: o.Stats, estimate: o.EstimateTokens, affinity: o.Affinity, auto: o.Auto}
 	for i := range deployments {
 		d := &deployments[i]
 		if d.Client == nil {
@@ -199,6 +204,11 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 			r.order = append(r.order, d.Group)
 		}
 		r.groups[d.Group] = append(r.groups[d.Group], d)
+	}
+	for g := range o.Auto {
+		if _, ok := r.groups[g]; !ok {
+			r.order = append(r.order, g)
+		}
 	}
 	for from, to := range s.Fallbacks {
 		for _, g := range to {
@@ -256,6 +266,10 @@ type Trace struct {
 	Answered *Deployment
 	// Upstream is the answering attempt's duration.
 	Upstream time.Duration
+	// Tier is the complexity tier chosen for a request to a complexity
+	// router group ("SIMPLE" … "REASONING"); "" otherwise. Score says why.
+	Tier  string
+	Score complexity.Score
 	// Degraded names the local tier that answered ("ollama"); "" when a
 	// deployment of the requested group or a fallback answered.
 	Degraded string
@@ -357,6 +371,10 @@ func attemptContext(ctx context.Context, d *Deployment) (context.Context, contex
 // within ctx's deadline (the request timeout, set by the caller).
 func (r *Router) route(ctx context.Context, group string, rt *routing) (*Trace, error) {
 	tr := &Trace{}
+	if cr, ok := r.auto[group]; ok {
+		target, score := cr.Route(rt.req)
+		tr.Tier, tr.Score, group = string(score.Tier), score, target
+	}
 	if _, ok := r.groups[group]; !ok {
 		return tr, fmt.Errorf("%w %q", ErrUnknownGroup, group)
 	}

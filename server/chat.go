@@ -207,6 +207,9 @@ func setRouteHeaders(h http.Header, tr *router.Trace) {
 	}
 	h.Set("X-Detour-Attempts", strconv.Itoa(len(tr.Attempts)))
 	h.Set("X-Detour-Fallbacks", strconv.Itoa(tr.Fallbacks()))
+	if tr.Tier != "" {
+		h.Set("X-Detour-Tier", tr.Tier)
+	}
 	if tr.Degraded != "" {
 		h.Set("X-Detour-Degraded", tr.Degraded)
 	}

@@ -23,6 +23,9 @@ const (
 	WireOllama Wire = "ollama"
 	// WireAzure is Azure OpenAI: the OpenAI format at deployment URLs.
 	WireAzure Wire = "azure"
+	// WireAuto is not a provider: an auto_router deployment picks another
+	// model group for each request (the complexity router).
+	WireAuto Wire = "auto"
 )
 
 // Spec describes one provider prefix of a LiteLLM model string
@@ -63,6 +66,7 @@ var specs = map[string]Spec{
 	"ollama":       {Name: "ollama", Wire: WireOllama, BaseURL: "http://127.0.0.1:11434", EnvBase: "OLLAMA_HOST", KeyOptional: true},
 	"ollama_chat":  {Name: "ollama_chat", Wire: WireOllama, BaseURL: "http://127.0.0.1:11434", EnvBase: "OLLAMA_HOST", KeyOptional: true},
 	"azure":        {Name: "azure", Wire: WireAzure, EnvKey: "AZURE_API_KEY", EnvBase: "AZURE_API_BASE"},
+	"auto_router":  {Name: "auto_router", Wire: WireAuto, KeyOptional: true},
 }
 
 // Lookup returns the Spec for a provider prefix.
