@@ -445,3 +445,39 @@ func TestComplexityRouter(t *testing.T) {
 		t.Errorf("/v1/models = %+v, want the auto group listed", models.Data)
 	}
 }
+
+func TestDecisionTrace(t *testing.T) {
+	broken := openaitest.New(t, openaitest.Status(500, openaitest.ServerBody))
+	good := openaitest.New(t, openaitest.Reply{Text: "fine"})
+	gw := start(t, "model_list:\n"+deployment(broken, "main-llm", "gpt-4o")+deployment(good, "cheap-llm", "gpt-4o-mini")+
+		"router_settings:\n  num_retries: 0\n  routing_strategy: least-busy\n  fallbacks: [{main-llm: [cheap-llm]}]\n")
+	var resp *http.Response
+	if _, err := gw.client.Chat.Completions.New(context.Background(), params("main-llm"), option.WithResponseInto(&resp)); err != nil {
+		t.Fatal(err)
+	}
+	gw.requestLogs(t, 1)
+	if err := gw.gw.RequestLog().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	root := strings.TrimSuffix(gw.url, "/v1")
+	var rec struct {
+		ID       string
+		Status   int
+		Groups   []string
+		Prompt   json.RawMessage
+		Attempts []struct{ Deployment, Reason, Class string }
+	}
+	getJSON(t, root+"/api/v1/requests/"+resp.Header.Get("X-Detour-Request-Id"), &rec)
+	if rec.Status != 200 || len(rec.Attempts) != 2 || rec.Attempts[0].Class != "server_error" || rec.Attempts[1].Reason != "least-busy" ||
+		!slices.Equal(rec.Groups, []string{"main-llm", "cheap-llm"}) {
+		t.Errorf("trace = %+v", rec)
+	}
+	if len(rec.Prompt) != 0 {
+		t.Errorf("the prompt was kept although request_log.prompts is off: %s", rec.Prompt)
+	}
+	var list struct{ Data []struct{ ID string } }
+	getJSON(t, root+"/api/v1/requests?limit=5", &list)
+	if len(list.Data) != 1 || list.Data[0].ID != rec.ID {
+		t.Errorf("recent = %+v", list.Data)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/detour-gateway/detour/config"
 	"github.com/detour-gateway/detour/config/watch"
 	"github.com/detour-gateway/detour/keystore"
+	"github.com/detour-gateway/detour/requestlog"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/chaos"
 	"github.com/detour-gateway/detour/router/complexity"
@@ -66,8 +67,10 @@ type Gateway struct {
 	router atomic.Pointer[router.Router]
 	api    *server.Server
 	cache  *cache.Cache // nil when disabled or unavailable
-	conn   *router.Connectivity
-	chaos  *chaos.Switch // survives reloads
+	// requests holds the decision traces; nil when disabled or unavailable.
+	requests *requestlog.Log
+	conn     *router.Connectivity
+	chaos    *chaos.Switch // survives reloads
 	// localModel is the Ollama model the offline tier last picked.
 	localModel atomic.Value
 	stop       context.CancelFunc // ends background work (the offline probe)
@@ -115,10 +118,14 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	g.router.Store(r)
 	g.cache = openCache(cfg.Detour.Cache, o)
+	g.requests = openRequestLog(cfg.Detour.RequestLog, o)
 	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes,
 		Config: g.ConfigState, Admin: admin{g}}
 	if g.cache != nil {
 		sopts.Cache = g.cache
+	}
+	if g.requests != nil {
+		sopts.RequestLog, sopts.LogPrompts = g.requests, cfg.Detour.RequestLog.Prompts
 	}
 	g.api = server.New(sopts)
 	return g, nil
@@ -171,10 +178,37 @@ func (g *Gateway) Cache() *cache.Cache { return g.cache }
 // response cache. Call it after Serve returns.
 func (g *Gateway) Close() error {
 	g.stop()
-	if g.cache == nil {
+	var errs []error
+	if g.requests != nil {
+		errs = append(errs, g.requests.Close())
+	}
+	if g.cache != nil {
+		errs = append(errs, g.cache.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// openRequestLog opens the decision-trace log, or returns nil (and says
+// why): the gateway runs without one rather than not at all.
+func openRequestLog(c config.RequestLog, o Options) *requestlog.Log {
+	if !c.Enabled {
 		return nil
 	}
-	return g.cache.Close()
+	path := c.Path
+	if path == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			o.Logger.Warn("running without a request log", "err", err)
+			return nil
+		}
+		path = filepath.Join(dir, "detour", "requests.db")
+	}
+	l, err := requestlog.Open(path, requestlog.Options{Keep: c.Keep, Logger: o.Logger})
+	if err != nil {
+		o.Logger.Warn("running without a request log", "path", path, "err", err)
+		return nil
+	}
+	return l
 }
 
 // Handler returns the gateway's HTTP API.
@@ -490,3 +524,6 @@ func (g *Gateway) reloadFrom(path string, content []byte) {
 	}
 	g.configErr.Store(&state)
 }
+
+// RequestLog returns the decision-trace log, nil when there is none.
+func (g *Gateway) RequestLog() *requestlog.Log { return g.requests }

@@ -102,6 +102,7 @@ func serve(t testing.TB, yaml string, o app.Options, withCache bool) *served {
 		t.Fatalf("config: %v", err)
 	}
 	cfg.Detour.Cache.Enabled = withCache
+	cfg.Detour.RequestLog.Path = filepath.Join(t.TempDir(), "requests.db")
 	// The Ollama tier would turn every cloud failure into its own 503;
 	// only tests about it turn it on.
 	cfg.Detour.Offline.Enabled = strings.Contains(yaml, "offline:")
@@ -466,7 +467,7 @@ func TestMockFailRateUnderTheDefaultRand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Detour.Cache.Enabled = false
+	cfg.Detour.Cache.Enabled, cfg.Detour.RequestLog.Enabled = false, false
 	gw, err := app.New(cfg, app.Options{Keys: keystore.NewMemory(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -327,6 +327,23 @@ type Detour struct {
 	Cache Cache
 	// Offline is detour.offline, the local Ollama tier.
 	Offline Offline
+	// RequestLog is detour.request_log, the decision traces of the last
+	// requests.
+	RequestLog RequestLog
+}
+
+// RequestLog configures the decision traces kept for the API
+// (detour.request_log).
+type RequestLog struct {
+	// Enabled keeps them; default true.
+	Enabled bool
+	// Path is the file; "" means <user cache dir>/detour/requests.db.
+	Path string
+	// Keep is how many requests are kept; default 1000.
+	Keep int
+	// Prompts keeps each request's messages too; default false (no
+	// prompt text is stored).
+	Prompts bool
 }
 
 // Offline configures the local last tier (detour.offline): an Ollama model

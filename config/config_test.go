@@ -137,7 +137,7 @@ func TestParseExample(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Router, wantRouter) {
 		t.Errorf("Router =\n%+v\nwant\n%+v", cfg.Router, wantRouter)
 	}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, Cache: defaultCache, Offline: defaultOffline}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	if cfg.Path != "" {
@@ -164,7 +164,7 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Router, want) {
 		t.Errorf("Router = %+v, want %+v", cfg.Router, want)
 	}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, Cache: defaultCache, Offline: defaultOffline}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	d := cfg.Models[0]
@@ -720,7 +720,7 @@ func TestDefaultYAML(t *testing.T) {
 		cfg.Router.MaxFallbacks != DefaultMaxFallbacks || cfg.Router.RoutingStrategy != DefaultRoutingStrategy {
 		t.Errorf("DefaultYAML router settings differ from the defaults: %+v", cfg.Router)
 	}
-	if want := (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: defaultCache, Offline: defaultOffline}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v", cfg.Detour)
 	}
 }

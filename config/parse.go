@@ -991,7 +991,8 @@ func (p *parser) unknownGroup(g string) string {
 func (p *parser) detour(n *yaml.Node) Detour {
 	d := Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: Cache{
 		Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes},
-		Offline: Offline{Enabled: true, ProbeInterval: DefaultProbeInterval}}
+		Offline:    Offline{Enabled: true, ProbeInterval: DefaultProbeInterval},
+		RequestLog: RequestLog{Enabled: true, Keep: 1000}}
 	p.section(n, "detour", map[string]field{
 		"listen": func(v *yaml.Node, key string) {
 			s, ok := p.text(v, key)
@@ -1016,6 +1017,27 @@ func (p *parser) detour(n *yaml.Node) Detour {
 		},
 		"cache":   func(v *yaml.Node, key string) { p.cache(v, key, &d.Cache) },
 		"offline": func(v *yaml.Node, key string) { p.offline(v, key, &d.Offline) },
+		"request_log": func(v *yaml.Node, key string) {
+			rl := &d.RequestLog
+			p.section(v, key, map[string]field{
+				"enabled": func(v *yaml.Node, key string) {
+					if b, ok := p.boolean(v, key); ok {
+						rl.Enabled = b
+					}
+				},
+				"path": func(v *yaml.Node, key string) { rl.Path, _ = p.name(v, key) },
+				"keep": func(v *yaml.Node, key string) {
+					if n, ok := p.whole(v, key, 1, 1_000_000, "a whole number from 1 to 1000000"); ok {
+						rl.Keep = int(n)
+					}
+				},
+				"prompts": func(v *yaml.Node, key string) {
+					if b, ok := p.boolean(v, key); ok {
+						rl.Prompts = b
+					}
+				},
+			})
+		},
 	})
 	return d
 }

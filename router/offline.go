@@ -123,12 +123,12 @@ func (r *Router) degrade(ctx context.Context, group string, tr *Trace, rt *routi
 		_, err = rt.call(ctx, d)
 		took := r.clock.Now().Sub(start)
 		if err == nil {
-			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Status: 200, Duration: took})
+			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Status: 200, Duration: took, Reason: "local tier"})
 			tr.Answered, tr.Upstream, tr.Degraded = d, took, name
 			return nil
 		}
 		pe := provider.AsError(err)
-		tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Class: pe.Class, Status: pe.Status, Duration: took, Err: err})
+		tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Class: pe.Class, Status: pe.Status, Duration: took, Err: err, Reason: "local tier"})
 		if pe.Class.Final() {
 			return pe // the request itself is wrong for the local model too
 		}

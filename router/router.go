@@ -158,6 +158,8 @@ type Router struct {
 	estimate    func(*chat.Request) int
 	affinity    *Affinity
 	auto        map[string]*complexity.Router
+	// strategyName names the strategy in decision traces.
+	strategyName string
 }
 
 // New builds a Router over deployments.
@@ -194,7 +196,8 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 	}
 	r := &Router{settings: s, groups: map[string][]*Deployment{}, clock: o.Clock, rand: o.Rand,
 		cool: o.Cooldowns, strategy: o.Strategy, degradeTier: o.Degrade, conn: o.Connectivity,
-		stats: o.Stats, estimate: o.EstimateTokens, affinity: o.Affinity, auto: o.Auto}
+		stats: o.Stats, estimate: o.EstimateTokens, affinity: o.Affinity, auto: o.Auto,
+		strategyName: strategyName(o.Strategy)}
 	for i := range deployments {
 		d := &deployments[i]
 		if d.Client == nil {
@@ -232,6 +235,23 @@ func (r *Router) Deployments() []*Deployment {
 	return out
 }
 
+// strategyName names a strategy for decision traces.
+func strategyName(s Strategy) string {
+	switch s.(type) {
+	case SimpleShuffle:
+		return "simple-shuffle"
+	case LeastBusy:
+		return "least-busy"
+	case CostBased:
+		return "cost-based-routing"
+	case LatencyBased:
+		return "latency-based-routing"
+	case UsageBased:
+		return "usage-based-routing"
+	}
+	return fmt.Sprintf("%T", s)
+}
+
 // Affinity returns the router's session-affinity table.
 func (r *Router) Affinity() *Affinity { return r.affinity }
 
@@ -254,6 +274,9 @@ type Attempt struct {
 	Duration time.Duration
 	// Err is the failure, for logs.
 	Err error
+	// Reason says why this deployment was chosen: the strategy's name,
+	// "session affinity", or "local tier".
+	Reason string
 }
 
 // Trace tells what routing did for one request.
@@ -521,9 +544,10 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 			}
 		}
 		waited = false
+		reason := "session affinity"
 		d := r.sticky(rt, group, pool)
 		if d == nil {
-			d = r.strategy.Choose(Pick{Request: rt.req, Candidates: pool, Stats: r.stats, PromptTokens: rt.tokens})
+			d, reason = r.strategy.Choose(Pick{Request: rt.req, Candidates: pool, Stats: r.stats, PromptTokens: rt.tokens}), r.strategyName
 		}
 		if !r.cool.Admit(d.ID) {
 			excluded[d.ID] = true // half-open, and another request holds its one trial
@@ -537,14 +561,14 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 		took := r.clock.Now().Sub(start)
 		r.stats.end(d.ID, took, rt.stream, usage, err != nil && provider.AsError(err).Class == provider.Timeout)
 		if err == nil {
-			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Status: 200, Duration: took}) // answered: an HTTP 200 or its equivalent
+			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Status: 200, Duration: took, Reason: reason}) // answered: an HTTP 200 or its equivalent
 			tr.Answered, tr.Upstream = d, took
 			r.cool.Succeed(d.ID)
 			r.affinity.Set(rt.hints.Session, group, d.ID)
 			return nil
 		}
 		pe := provider.AsError(err)
-		tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Class: pe.Class, Status: pe.Status, Duration: took, Err: err})
+		tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Class: pe.Class, Status: pe.Status, Duration: took, Err: err, Reason: reason})
 		if ctx.Err() != nil {
 			r.cool.Release(d.ID)
 			return pe // the client left or the request timed out: nothing to blame d for

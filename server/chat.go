@@ -28,6 +28,9 @@ type exchange struct {
 	cache  string // the x-detour-cache value, "" without a cache
 	trace  *router.Trace
 	err    error // a failure after the stream started
+	tags   []string
+	cost   *float64
+	prompt []chat.Message
 }
 
 // chatCompletions serves POST /v1/chat/completions: decode, look in the
@@ -51,7 +54,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr)
 		return
 	}
-	ex.group, ex.stream = req.Model, req.Stream
+	ex.group, ex.stream, ex.tags, ex.prompt = req.Model, req.Stream, hints.Tags, req.Messages
 	rt := s.opts.Router()
 
 	cu := s.useCache(rt, req, policy)
@@ -87,6 +90,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	setRouteHeaders(w.Header(), tr)
 	if cost, ok := tr.Answered.Price.Cost(resp.Usage); ok {
+		ex.cost = &cost
 		w.Header().Set("X-Detour-Cost", strconv.FormatFloat(cost, 'f', -1, 64))
 	}
 	body, err := json.Marshal(resp)
@@ -242,6 +246,9 @@ func (s *Server) logExchange(ex *exchange) {
 		level = slog.LevelWarn
 	}
 	s.opts.Logger.LogAttrs(context.Background(), level, "request", attrs...)
+	if s.opts.RequestLog != nil && ex.group != "" {
+		s.opts.RequestLog.Add(s.record(ex))
+	}
 }
 
 // formatAttempts renders attempts as "deployment class status ms" joined by

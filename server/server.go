@@ -46,6 +46,11 @@ type Options struct {
 	// Admin serves /api/v1/deployments and the chaos switch. Nil means
 	// those endpoints are not served.
 	Admin Admin
+	// RequestLog keeps decision traces for /api/v1/requests. Nil means
+	// none are kept.
+	RequestLog RequestLog
+	// LogPrompts keeps the messages in the traces; default false.
+	LogPrompts bool
 }
 
 // Server serves Detour's HTTP API.
@@ -75,6 +80,10 @@ func New(o Options) *Server {
 	}
 	s.mux.HandleFunc("/health", s.method(http.MethodGet, s.health))
 	s.mux.HandleFunc("/api/v1/config", s.method(http.MethodGet, s.configState))
+	if o.RequestLog != nil {
+		s.mux.HandleFunc("/api/v1/requests", s.method(http.MethodGet, s.requests))
+		s.mux.HandleFunc("/api/v1/requests/{id}", s.method(http.MethodGet, s.request))
+	}
 	if o.Admin != nil {
 		s.mux.HandleFunc("/api/v1/deployments", s.method(http.MethodGet, s.deployments))
 		s.mux.HandleFunc("/api/v1/deployments/{id}/chaos", s.method(http.MethodPost, s.chaos))

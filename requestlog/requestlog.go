@@ -1,0 +1,259 @@
+// Package requestlog keeps the decision traces of the last requests in a
+// bbolt file: for each request, which deployments were tried and why, with
+// what result, and how it ended. It is bounded, written in the background,
+// and holds no prompt text unless asked to.
+package requestlog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// DefaultKeep is how many requests are kept: the last 1,000.
+const DefaultKeep = 1000
+
+// ErrNotFound is returned for a request id the log does not hold.
+var ErrNotFound = errors.New("requestlog: no such request")
+
+// Record is one request's decision trace.
+type Record struct {
+	ID        string    `json:"id"`
+	Time      time.Time `json:"time"`
+	Group     string    `json:"group"`
+	Stream    bool      `json:"stream"`
+	Status    int       `json:"status"`
+	TotalMS   int64     `json:"total_ms"`
+	Cache     string    `json:"cache,omitempty"`
+	Tier      string    `json:"tier,omitempty"`
+	TierScore float64   `json:"tier_score,omitempty"`
+	Tags      []string  `json:"tags,omitempty"`
+	Groups    []string  `json:"groups,omitempty"` // tried, the requested one first
+	Degraded  string    `json:"degraded,omitempty"`
+	CostUSD   *float64  `json:"cost_usd,omitempty"` // nil: unknown
+	Attempts  []Attempt `json:"attempts"`
+	Error     string    `json:"error,omitempty"`
+	// Prompt is the request's messages, only when the log was opened to
+	// keep them.
+	Prompt json.RawMessage `json:"prompt,omitempty"`
+}
+
+// Attempt is one upstream call of a request.
+type Attempt struct {
+	Deployment string `json:"deployment"`
+	Provider   string `json:"provider"`
+	Group      string `json:"group"`
+	Reason     string `json:"reason"`
+	Class      string `json:"class,omitempty"` // "" for the answering attempt
+	Status     int    `json:"status"`
+	MS         int64  `json:"ms"`
+}
+
+var (
+	bucketRecords = []byte("records") // sequence → record
+	bucketIDs     = []byte("ids")     // id → sequence
+)
+
+// Log is the bounded request log. Safe for concurrent use.
+type Log struct {
+	db     *bolt.DB
+	keep   uint64
+	log    *slog.Logger
+	queue  chan Record
+	done   chan struct{}
+	flush  chan chan error
+	closed sync.Once
+}
+
+// Options configure Open.
+type Options struct {
+	// Keep is how many requests are kept; 0 means DefaultKeep.
+	Keep int
+	// Logger gets write failures. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Open opens (creating it) the log at path. Another process holding the
+// file is an error after one second.
+func Open(path string, o Options) (*Log, error) {
+	if o.Keep <= 0 {
+		o.Keep = DefaultKeep
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open request log %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open request log %s: %w", path, err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bucketRecords); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucketIfNotExists(bucketIDs)
+		return err
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open request log %s: %w", path, err)
+	}
+	l := &Log{db: db, keep: uint64(o.Keep), log: o.Logger, queue: make(chan Record, 1024),
+		done: make(chan struct{}), flush: make(chan chan error)}
+	go l.writer()
+	return l, nil
+}
+
+// Add hands r to the background writer. It never blocks: when the queue
+// is full the record is dropped.
+func (l *Log) Add(r Record) {
+	select {
+	case l.queue <- r:
+	default:
+		l.log.Warn("request log: queue full, a trace was dropped", "id", r.ID)
+	}
+}
+
+// Flush waits until every record added so far is written.
+func (l *Log) Flush() error {
+	ch := make(chan error)
+	select {
+	case l.flush <- ch:
+		return <-ch
+	case <-l.done:
+		return errors.New("requestlog: closed")
+	}
+}
+
+// Get returns the trace of request id.
+func (l *Log) Get(id string) (Record, error) {
+	var r Record
+	err := l.db.View(func(tx *bolt.Tx) error {
+		seq := tx.Bucket(bucketIDs).Get([]byte(id))
+		if seq == nil {
+			return ErrNotFound
+		}
+		v := tx.Bucket(bucketRecords).Get(seq)
+		if v == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(v, &r)
+	})
+	return r, err
+}
+
+// Recent returns up to n traces, newest first.
+func (l *Log) Recent(n int) ([]Record, error) {
+	var out []Record
+	err := l.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRecords).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
+			var r Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Close writes what is queued and closes the file.
+func (l *Log) Close() error {
+	err := l.Flush()
+	l.closed.Do(func() { close(l.done) })
+	return errors.Join(err, l.db.Close())
+}
+
+// writer batches queued records into one transaction at a time.
+func (l *Log) writer() {
+	for {
+		select {
+		case <-l.done:
+			return
+		case r := <-l.queue:
+			batch := []Record{r}
+			for more := true; more && len(batch) < 256; {
+				select {
+				case r := <-l.queue:
+					batch = append(batch, r)
+				default:
+					more = false
+				}
+			}
+			if err := l.write(batch); err != nil {
+				l.log.Warn("request log: write failed", "err", err)
+			}
+		case ch := <-l.flush:
+			var batch []Record
+			for more := true; more; {
+				select {
+				case r := <-l.queue:
+					batch = append(batch, r)
+				default:
+					more = false
+				}
+			}
+			var err error
+			if len(batch) > 0 {
+				err = l.write(batch)
+			}
+			ch <- err
+		}
+	}
+}
+
+// write stores batch and drops the oldest records beyond keep, in one
+// transaction.
+func (l *Log) write(batch []Record) error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		recs, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIDs)
+		for _, r := range batch {
+			seq, _ := recs.NextSequence()
+			key := binary.BigEndian.AppendUint64(nil, seq)
+			v, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := recs.Put(key, v); err != nil {
+				return err
+			}
+			if err := ids.Put([]byte(r.ID), key); err != nil {
+				return err
+			}
+		}
+		// Sequences are dense, so everything at or below last-keep goes.
+		last := recs.Sequence()
+		if last <= l.keep {
+			return nil
+		}
+		var drop [][]byte // collected first: deleting under a cursor skips keys
+		c := recs.Cursor()
+		for k, v := c.First(); k != nil && binary.BigEndian.Uint64(k) <= last-l.keep; k, v = c.Next() {
+			var old Record
+			if json.Unmarshal(v, &old) == nil {
+				if err := ids.Delete([]byte(old.ID)); err != nil {
+					return err
+				}
+			}
+			drop = append(drop, bytes.Clone(k))
+		}
+		for _, k := range drop {
+			if err := recs.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
