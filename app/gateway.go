@@ -34,6 +34,7 @@ import (
 	"github.com/detour-gateway/detour/router/provider/ollama"
 	"github.com/detour-gateway/detour/router/provider/openai"
 	"github.com/detour-gateway/detour/server"
+	"github.com/detour-gateway/detour/spend"
 )
 
 // DefaultShutdownGrace is how long Serve lets in-flight requests and
@@ -277,9 +278,9 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 		deployments = append(deployments, router.Deployment{
 			Probe: g.probeFunc(d.ID, client),
 			ID:    d.ID, Group: d.Group, Provider: d.Provider, Model: d.UpstreamModel,
-			Weight: d.Weight, RPM: d.RPM, TPM: d.TPM, Order: d.Order, Tags: d.Tags, MaxInputTokens: d.Info.MaxInputTokens,
+			Weight: d.Weight, RPM: d.RPM, TPM: d.TPM, Order: d.Order, Tags: d.Tags, MaxInputTokens: priceOf(d).MaxInputTokens,
 			Timeout: d.Timeout, StreamTimeout: d.StreamTimeout,
-			Price:  router.Price{Input: d.Info.InputCostPerToken, Output: d.Info.OutputCostPerToken},
+			Price:  priceOf(d),
 			Client: client,
 		})
 	}
@@ -310,6 +311,22 @@ func newComplexityRouter(c *config.Complexity) (*complexity.Router, error) {
 	}
 	return complexity.New(complexity.Config{Tiers: tiers, Default: c.Default, Thresholds: complexity.Thresholds{
 		SimpleMedium: c.SimpleMedium, MediumComplex: c.MediumComplex, ComplexReasoning: c.ComplexReasoning}})
+}
+
+// priceOf is a deployment's price: Detour's table, with model_info's
+// prices and context window taking precedence where set.
+func priceOf(d config.Deployment) spend.Price {
+	p, _ := spend.Lookup(d.Provider, d.UpstreamModel)
+	if d.Info.InputCostPerToken > 0 || d.Info.OutputCostPerToken > 0 {
+		p.Input, p.Output, p.CachedInput, p.LongContext = d.Info.InputCostPerToken, d.Info.OutputCostPerToken, 0, spend.LongContextPrice{}
+	}
+	if d.Info.MaxInputTokens > 0 {
+		p.MaxInputTokens = d.Info.MaxInputTokens
+	}
+	if d.Info.MaxOutputTokens > 0 {
+		p.MaxOutputTokens = d.Info.MaxOutputTokens
+	}
+	return p
 }
 
 // fallbackTable turns config fallbacks into the router's group → groups map.

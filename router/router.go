@@ -20,6 +20,7 @@ import (
 	"github.com/detour-gateway/detour/router/complexity"
 	"github.com/detour-gateway/detour/router/cooldown"
 	"github.com/detour-gateway/detour/router/provider"
+	"github.com/detour-gateway/detour/spend"
 )
 
 // ErrUnknownGroup is returned for a request naming no configured model group.
@@ -54,29 +55,15 @@ type Deployment struct {
 	// StreamTimeout bounds the wait for a stream's first content chunk.
 	// Zero means Timeout.
 	StreamTimeout time.Duration
-	// Price is what the deployment charges, from model_info; zero when
-	// unknown.
-	Price Price
+	// Price is what the deployment charges (model_info, else Detour's
+	// price table); zero when unknown.
+	Price spend.Price
 	// Client sends the requests.
 	Client provider.Provider
 	// Probe, if set, asks the provider something that costs nothing
 	// (listing models) to learn whether the deployment is back, while it
 	// is half-open; without it a trial request decides.
 	Probe func(ctx context.Context) error
-}
-
-// Price is a deployment's price list, in USD per token.
-type Price struct {
-	Input, Output float64
-}
-
-// Cost returns what usage cost at p, and false when p is unknown (all
-// zero) or there is no usage to price.
-func (p Price) Cost(u *chat.Usage) (float64, bool) {
-	if u == nil || p.Input == 0 && p.Output == 0 {
-		return 0, false
-	}
-	return float64(u.PromptTokens)*p.Input + float64(u.CompletionTokens)*p.Output, true
 }
 
 // Settings are the router_settings that shape routing.

@@ -9,13 +9,14 @@ import (
 	"github.com/detour-gateway/detour/clock"
 	"github.com/detour-gateway/detour/router/cooldown"
 	"github.com/detour-gateway/detour/router/provider"
+	"github.com/detour-gateway/detour/spend"
 )
 
 func ids(ds ...*Deployment) []*Deployment { return ds }
 
 func TestStrategies(t *testing.T) {
-	a := &Deployment{ID: "a", Price: Price{Input: 3e-6, Output: 15e-6}, RPM: 10}
-	b := &Deployment{ID: "b", Price: Price{Input: 1e-6, Output: 2e-6}, RPM: 100}
+	a := &Deployment{ID: "a", Price: spend.Price{Input: 3e-6, Output: 15e-6}, RPM: 10}
+	b := &Deployment{ID: "b", Price: spend.Price{Input: 1e-6, Output: 2e-6}, RPM: 100}
 	c := &Deployment{ID: "c"} // price unknown, no limits
 	max := 1000
 	longAnswer := &chat.Request{MaxTokens: &max}

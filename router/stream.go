@@ -58,7 +58,7 @@ func (s *Stream) Close() error {
 func (r *Router) Stream(ctx context.Context, req *chat.Request) (*Stream, *Trace, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.settings.Timeout)
 	var out *Stream
-	tr, err := r.route(ctx, req.Model, r.newRouting(req, func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
+	tr, err := r.route(ctx, req.Model, r.newRouting(ctx, req, func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
 		s, err := r.openStream(ctx, d, req)
 		out = s
 		return nil, err

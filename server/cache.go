@@ -185,7 +185,7 @@ func (s *Server) store(cu cacheUse, tr *router.Trace, resp *chat.Response, body 
 	}
 	d := tr.Answered
 	a := cachedAnswer{Group: d.Group, Provider: d.Provider, Deployment: d.ID, Response: body}
-	cost, _ := d.Price.Cost(resp.Usage) // what each later hit saves; 0 when the price is unknown
+	cost, _ := costOf(d.Price, resp.Usage) // what each later hit saves; 0 when the price is unknown
 	s.opts.Cache.Put(cu.key, a.encode(), cu.policy.ttl, cost)
 }
 

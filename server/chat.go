@@ -15,6 +15,7 @@ import (
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/provider"
+	"github.com/detour-gateway/detour/spend"
 )
 
 // exchange is one request's record, filled in as it is served and logged
@@ -89,7 +90,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		resp.Model = tr.Answered.Model
 	}
 	setRouteHeaders(w.Header(), tr)
-	if cost, ok := tr.Answered.Price.Cost(resp.Usage); ok {
+	if cost, ok := costOf(tr.Answered.Price, resp.Usage); ok {
 		ex.cost = &cost
 		w.Header().Set("X-Detour-Cost", strconv.FormatFloat(cost, 'f', -1, 64))
 	}
@@ -146,6 +147,14 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 			return // Close cancels the upstream call
 		}
 	}
+}
+
+// costOf prices usage at p; false when the price or the usage is unknown.
+func costOf(p spend.Price, u *chat.Usage) (float64, bool) {
+	if u == nil || p.Input == 0 && p.Output == 0 {
+		return 0, false
+	}
+	return p.Cost(u), true
 }
 
 // sseWriter writes server-sent events, flushing each one.
