@@ -330,6 +330,25 @@ type Detour struct {
 	// RequestLog is detour.request_log, the decision traces of the last
 	// requests.
 	RequestLog RequestLog
+	// SpendPath is detour.spend_path, the spend ledger's file; "" means
+	// <user cache dir>/detour/spend.db. It is separate from the cache, so
+	// clearing the cache never loses spend.
+	SpendPath string
+	// Budgets is detour.budgets.
+	Budgets []Budget
+}
+
+// Budget is one spending limit of detour.budgets.
+type Budget struct {
+	// Scope is "global", "provider" or "group"; Name the provider or group.
+	Scope, Name string
+	// DailyUSD and MonthlyUSD are the limits in US dollars; 0 = none.
+	DailyUSD, MonthlyUSD float64
+	// OnExceed is "block" (default: refuse with 429 budget_exceeded) or
+	// "downgrade" (route to the group's fallbacks, else the local tier).
+	OnExceed string
+	// Line is where the budget is written.
+	Line int
 }
 
 // RequestLog configures the decision traces kept for the API

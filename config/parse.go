@@ -1015,8 +1015,10 @@ func (p *parser) detour(n *yaml.Node) Detour {
 				d.MaxBodyBytes = n
 			}
 		},
-		"cache":   func(v *yaml.Node, key string) { p.cache(v, key, &d.Cache) },
-		"offline": func(v *yaml.Node, key string) { p.offline(v, key, &d.Offline) },
+		"cache":      func(v *yaml.Node, key string) { p.cache(v, key, &d.Cache) },
+		"offline":    func(v *yaml.Node, key string) { p.offline(v, key, &d.Offline) },
+		"spend_path": func(v *yaml.Node, key string) { d.SpendPath, _ = p.name(v, key) },
+		"budgets":    func(v *yaml.Node, key string) { d.Budgets = p.budgets(v, key) },
 		"request_log": func(v *yaml.Node, key string) {
 			rl := &d.RequestLog
 			p.section(v, key, map[string]field{
@@ -1046,6 +1048,63 @@ func (p *parser) detour(n *yaml.Node) Detour {
 type groupRef struct {
 	node       *yaml.Node
 	key, group string
+}
+
+// budgets reads detour.budgets: global limits at the top, and per provider
+// and per group under providers: and groups:.
+func (p *parser) budgets(n *yaml.Node, path string) []Budget {
+	var out []Budget
+	var one func(n *yaml.Node, path, scope, name string)
+	one = func(n *yaml.Node, path, scope, name string) {
+		b := Budget{Scope: scope, Name: name, OnExceed: "block", Line: n.Line}
+		usd := func(dst *float64) field {
+			return func(v *yaml.Node, key string) {
+				*dst, _ = p.number(v, key, 0, math.Inf(1), "a number of US dollars ≥ 0")
+			}
+		}
+		fields := map[string]field{
+			"daily_usd":   usd(&b.DailyUSD),
+			"monthly_usd": usd(&b.MonthlyUSD),
+			"on_exceed": func(v *yaml.Node, key string) {
+				s, ok := p.text(v, key)
+				if ok && s != "block" && s != "downgrade" {
+					p.errorf(v, key, "must be block or downgrade, got %q", s)
+					return
+				}
+				b.OnExceed = s
+			},
+		}
+		if scope == "global" {
+			fields["providers"] = func(v *yaml.Node, key string) {
+				if r := p.mapping(v, key); r != nil {
+					for _, kv := range p.pairs(r, key) {
+						if _, known := provider.Lookup(kv.key.Value); !known {
+							p.errorf(kv.key, join(key, kv.key.Value), "unknown provider %q", kv.key.Value)
+							continue
+						}
+						one(kv.value, join(key, kv.key.Value), "provider", kv.key.Value)
+					}
+				}
+			}
+			fields["groups"] = func(v *yaml.Node, key string) {
+				if r := p.mapping(v, key); r != nil {
+					for _, kv := range p.pairs(r, key) {
+						if !p.groups[kv.key.Value] {
+							p.errorf(kv.key, join(key, kv.key.Value), "%s", p.unknownGroup(kv.key.Value))
+							continue
+						}
+						one(kv.value, join(key, kv.key.Value), "group", kv.key.Value)
+					}
+				}
+			}
+		}
+		p.section(n, path, fields)
+		if b.DailyUSD > 0 || b.MonthlyUSD > 0 {
+			out = append(out, b)
+		}
+	}
+	one(n, path, "global", "")
+	return out
 }
 
 // complexity reads complexity_router_config: tiers and tier_boundaries.
