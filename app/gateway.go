@@ -70,8 +70,12 @@ type Gateway struct {
 	cache  *cache.Cache // nil when disabled or unavailable
 	// requests holds the decision traces; nil when disabled or unavailable.
 	requests *requestlog.Log
-	conn     *router.Connectivity
-	chaos    *chaos.Switch // survives reloads
+	// ledger records spend; nil when it cannot be opened. checker holds
+	// the budgets of the config in use.
+	ledger  *spend.Ledger
+	checker atomic.Pointer[spend.Checker]
+	conn    *router.Connectivity
+	chaos   *chaos.Switch // survives reloads
 	// localModel is the Ollama model the offline tier last picked.
 	localModel atomic.Value
 	stop       context.CancelFunc // ends background work (the offline probe)
@@ -111,6 +115,15 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	bg, g.stop = context.WithCancel(context.Background())
 	g.conn = router.NewConnectivity(bg, g.cloudReachable, cfg.Detour.Offline.ProbeInterval, o.Logger)
 	g.chaos = chaos.New(o.Clock, o.Logger)
+	if g.ledger = openLedger(cfg.Detour.SpendPath, o); g.ledger != nil {
+		c, err := newChecker(cfg.Detour.Budgets, g.ledger)
+		if err != nil {
+			g.stop()
+			g.ledger.Close()
+			return nil, fmt.Errorf("budgets: %w", err)
+		}
+		g.checker.Store(c)
+	}
 	go g.probeLoop(bg, cfg.Detour.Offline.ProbeInterval)
 	r, err := g.buildRouter(cfg, nil)
 	if err != nil {
@@ -127,6 +140,10 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	if g.requests != nil {
 		sopts.RequestLog, sopts.LogPrompts = g.requests, cfg.Detour.RequestLog.Prompts
+	}
+	if g.ledger != nil {
+		sopts.Budgets = budgets{g}
+		sopts.Spend = func() spend.Totals { return g.ledger.Totals(g.opts.Clock.Now()) }
 	}
 	g.api = server.New(sopts)
 	return g, nil
@@ -180,6 +197,9 @@ func (g *Gateway) Cache() *cache.Cache { return g.cache }
 func (g *Gateway) Close() error {
 	g.stop()
 	var errs []error
+	if g.ledger != nil {
+		errs = append(errs, g.ledger.Close())
+	}
 	if g.requests != nil {
 		errs = append(errs, g.requests.Close())
 	}
@@ -288,7 +308,8 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 	if err != nil {
 		return nil, err
 	}
-	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand, Strategy: strategy, EstimateTokens: estimateTokens, Auto: auto}
+	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand, Strategy: strategy, EstimateTokens: spend.EstimateTokens,
+		Auto: auto, Allow: g.allow}
 	opts.Degrade, opts.Connectivity = g.degradeOptions(cfg)
 	if prev != nil {
 		opts.Stats = prev.Stats()
@@ -481,6 +502,13 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 	}
 	if prev.Detour.Listen != cfg.Detour.Listen || prev.Detour.MaxBodyBytes != cfg.Detour.MaxBodyBytes || prev.Detour.Cache != cfg.Detour.Cache {
 		g.opts.Logger.Warn("config: the detour section changed; listen, max_body_bytes and cache take effect after a restart")
+	}
+	if g.ledger != nil {
+		c, err := newChecker(cfg.Detour.Budgets, g.ledger)
+		if err != nil {
+			return fmt.Errorf("budgets: %w", err)
+		}
+		g.checker.Store(c)
 	}
 	g.router.Store(r)
 	g.config.Store(cfg)

@@ -103,6 +103,9 @@ func serve(t testing.TB, yaml string, o app.Options, withCache bool) *served {
 	}
 	cfg.Detour.Cache.Enabled = withCache
 	cfg.Detour.RequestLog.Path = filepath.Join(t.TempDir(), "requests.db")
+	if cfg.Detour.SpendPath == "" {
+		cfg.Detour.SpendPath = filepath.Join(t.TempDir(), "spend.db")
+	}
 	// The Ollama tier would turn every cloud failure into its own 503;
 	// only tests about it turn it on.
 	cfg.Detour.Offline.Enabled = strings.Contains(yaml, "offline:")
@@ -468,6 +471,7 @@ func TestMockFailRateUnderTheDefaultRand(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Detour.Cache.Enabled, cfg.Detour.RequestLog.Enabled = false, false
+	cfg.Detour.SpendPath = filepath.Join(t.TempDir(), "spend.db")
 	gw, err := app.New(cfg, app.Options{Keys: keystore.NewMemory(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/config"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/chaos"
@@ -237,15 +236,4 @@ func (g *Gateway) ProbeDeployments(ctx context.Context) {
 		until := cool.Fail(d.ID, pe.Class, pe.RetryAfter)
 		g.opts.Logger.Info("probe failed; cooling longer", "deployment", d.ID, "class", pe.Class, "until", until)
 	}
-}
-
-// estimateTokens estimates a request's prompt tokens for the routing
-// strategies: four characters a token over the messages' text, plus four
-// tokens of overhead a message.
-func estimateTokens(req *chat.Request) int {
-	n := 0
-	for _, m := range req.Messages {
-		n += len(m.Text())/4 + 4
-	}
-	return n
 }

@@ -21,6 +21,9 @@ type Hints struct {
 	Fallbacks []string
 	// DisableFallbacks turns fallbacks off for this request.
 	DisableFallbacks bool
+	// Downgrade skips the requested group (its budget is spent) and goes
+	// straight to its fallbacks, then the local tier.
+	Downgrade bool
 }
 
 type hintsKey struct{}

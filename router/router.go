@@ -118,6 +118,9 @@ type Options struct {
 	// Auto maps model groups served by a complexity router to it: each
 	// request to such a group goes to the group its tier names.
 	Auto map[string]*complexity.Router
+	// Allow, if set, says whether a deployment may take requests now (its
+	// provider's budget is not spent); a deployment it refuses is skipped.
+	Allow func(*Deployment) bool
 	// Affinity is the session-affinity table. Nil means a fresh one; pass
 	// the previous router's on reload.
 	Affinity *Affinity
@@ -145,6 +148,7 @@ type Router struct {
 	estimate    func(*chat.Request) int
 	affinity    *Affinity
 	auto        map[string]*complexity.Router
+	allow       func(*Deployment) bool
 	// strategyName names the strategy in decision traces.
 	strategyName string
 }
@@ -184,7 +188,7 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 	r := &Router{settings: s, groups: map[string][]*Deployment{}, clock: o.Clock, rand: o.Rand,
 		cool: o.Cooldowns, strategy: o.Strategy, degradeTier: o.Degrade, conn: o.Connectivity,
 		stats: o.Stats, estimate: o.EstimateTokens, affinity: o.Affinity, auto: o.Auto,
-		strategyName: strategyName(o.Strategy)}
+		strategyName: strategyName(o.Strategy), allow: o.Allow}
 	for i := range deployments {
 		d := &deployments[i]
 		if d.Client == nil {
@@ -417,6 +421,10 @@ func (r *Router) routeGroup(ctx context.Context, group string, tr *Trace, rt *ro
 	first := len(tr.Groups) == 0
 	visited[group] = true
 	tr.Groups = append(tr.Groups, group)
+	if first && rt.hints.Downgrade {
+		return r.fallBack(ctx, group, tr, rt, visited, &provider.Error{Class: provider.QuotaExhausted, Local: true,
+			Message: fmt.Sprintf("the budget for model group %q is spent and no cheaper fallback answered", group)})
+	}
 	list := r.fallbackList(r.settings.Fallbacks, group, true)
 	if first && rt.hints.Fallbacks != nil {
 		list = rt.hints.Fallbacks
@@ -444,6 +452,17 @@ func (r *Router) routeGroup(ctx context.Context, group string, tr *Trace, rt *ro
 		}
 		next = r.unvisited(r.fallbackList(typed, group, false), group, visited)
 	}
+	return r.tryFallbacks(ctx, next, tr, rt, visited, err)
+}
+
+// fallBack goes straight to group's fallbacks, as when its budget is spent.
+func (r *Router) fallBack(ctx context.Context, group string, tr *Trace, rt *routing, visited map[string]bool, err error) error {
+	return r.tryFallbacks(ctx, r.unvisited(r.fallbackList(r.settings.Fallbacks, group, true), group, visited), tr, rt, visited, err)
+}
+
+// tryFallbacks routes to each group of next in turn, each with its own
+// retries and fallbacks, until one answers; err is the failure so far.
+func (r *Router) tryFallbacks(ctx context.Context, next []string, tr *Trace, rt *routing, visited map[string]bool, err error) error {
 	for _, fb := range next {
 		if visited[fb] {
 			continue // a nested fallback got there first
@@ -587,13 +606,17 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 // fallbacks answer); both are Local: no deployment is to blame.
 func (r *Router) eligible(group string, rt *routing) ([]*Deployment, *provider.Error) {
 	all := r.groups[group]
-	if len(rt.hints.Tags) == 0 && rt.tokens == 0 {
+	if len(rt.hints.Tags) == 0 && rt.tokens == 0 && r.allow == nil {
 		return all, nil
 	}
 	var out []*Deployment
-	tagged, window := 0, 0
+	tagged, window, spent := 0, 0, 0
 	for _, d := range all {
 		if !hasTags(d, rt.hints.Tags) {
+			continue
+		}
+		if r.allow != nil && !r.allow(d) {
+			spent++
 			continue
 		}
 		tagged++
@@ -604,6 +627,9 @@ func (r *Router) eligible(group string, rt *routing) ([]*Deployment, *provider.E
 		out = append(out, d)
 	}
 	switch {
+	case tagged == 0 && spent > 0:
+		return nil, &provider.Error{Class: provider.QuotaExhausted, Local: true, Message: fmt.Sprintf(
+			"the budget of every provider serving model group %q is spent (detour.budgets)", group)}
 	case tagged == 0:
 		return nil, &provider.Error{Class: provider.NotFound, Local: true, Message: fmt.Sprintf(
 			"no deployment of model group %q carries the tags %s the request asks for", group, strings.Join(rt.hints.Tags, ", "))}

@@ -72,13 +72,21 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Detour-Cache", ex.cache)
 	}
 
+	ticket, ok := s.admit(w, req, &hints, ex)
+	if !ok {
+		return
+	}
+	defer ticket.Release() // a no-op once committed
 	ctx := router.WithHints(r.Context(), hints)
 	if req.Stream {
-		s.streamAnswer(w, r.WithContext(ctx), rt, req, ex, cu)
+		s.streamAnswer(w, r.WithContext(ctx), rt, req, ex, cu, ticket)
 		return
 	}
 	resp, tr, err := rt.Chat(ctx, req)
 	ex.trace = tr
+	if err == nil {
+		ticket.Commit(tr.Answered, resp.Usage)
+	}
 	if err != nil {
 		if s.serveStale(w, req, cu, err, ex) {
 			return
@@ -108,7 +116,17 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 // a request that fails everywhere gets a real error status; a failure
 // after that ends the stream with an error event. A stream that ends
 // cleanly is assembled and stored in the cache.
-func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router.Router, req *chat.Request, ex *exchange, cu cacheUse) {
+func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router.Router, req *chat.Request, ex *exchange, cu cacheUse, ticket Ticket) {
+	// Ask for usage even when the client did not, so a stream is never
+	// counted as $0; the usage chunk is then kept from the client.
+	clientUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+	if !clientUsage {
+		so := chat.StreamOptions{IncludeUsage: true}
+		if req.StreamOptions != nil {
+			so.Extra = req.StreamOptions.Extra
+		}
+		req.StreamOptions = &so
+	}
 	stream, tr, err := rt.Stream(r.Context(), req)
 	ex.trace = tr
 	if err != nil {
@@ -123,14 +141,17 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 	out := startSSE(w)
 	ex.status = http.StatusOK
 	var whole chat.Assembler
+	var usage *chat.Usage
 	for {
 		c, err := stream.Recv()
 		if err == io.EOF {
+			ticket.Commit(tr.Answered, usage)
 			s.store(cu, tr, whole.Response(), nil) // before [DONE], so a repeat right after it can hit
 			out.done()
 			return
 		}
 		if err != nil {
+			ticket.Commit(tr.Answered, nil) // cut short: tokens were spent, their number is unknown
 			ex.err = err
 			pe := provider.AsError(err)
 			e := upstreamError(pe, len(tr.Attempts))
@@ -142,6 +163,15 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 			c.Model = tr.Answered.Model
 		}
 		whole.Add(c)
+		if c.Usage != nil {
+			usage = c.Usage
+			if !clientUsage {
+				if len(c.Choices) == 0 {
+					continue // the usage chunk the client did not ask for
+				}
+				c.Usage = nil
+			}
+		}
 		if err := out.send(c); err != nil {
 			ex.err = fmt.Errorf("client went away: %w", err)
 			return // Close cancels the upstream call

@@ -20,6 +20,7 @@ import (
 
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/router"
+	"github.com/detour-gateway/detour/spend"
 )
 
 // DefaultMaxBodyBytes bounds a request body when Options.MaxBodyBytes is 0:
@@ -51,6 +52,12 @@ type Options struct {
 	RequestLog RequestLog
 	// LogPrompts keeps the messages in the traces; default false.
 	LogPrompts bool
+	// Budgets reserves each request's estimated cost and records what it
+	// cost. Nil means spend is not tracked.
+	Budgets Budgets
+	// Spend reports spend totals for /api/v1/spend. Nil means the
+	// endpoint is not served.
+	Spend func() spend.Totals
 }
 
 // Server serves Detour's HTTP API.
@@ -80,6 +87,9 @@ func New(o Options) *Server {
 	}
 	s.mux.HandleFunc("/health", s.method(http.MethodGet, s.health))
 	s.mux.HandleFunc("/api/v1/config", s.method(http.MethodGet, s.configState))
+	if o.Spend != nil {
+		s.mux.HandleFunc("/api/v1/spend", s.method(http.MethodGet, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, o.Spend()) }))
+	}
 	if o.RequestLog != nil {
 		s.mux.HandleFunc("/api/v1/requests", s.method(http.MethodGet, s.requests))
 		s.mux.HandleFunc("/api/v1/requests/{id}", s.method(http.MethodGet, s.request))

@@ -1,0 +1,75 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+
+	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
+	"github.com/detour-gateway/detour/spend"
+)
+
+func priced(up *openaitest.Server, group, model string) string {
+	return deployment(up, group, model) + "    model_info: {input_cost_per_token: 0.000002, output_cost_per_token: 0.00001}\n"
+}
+
+func TestStreamedSpendEqualsNonStreamed(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "three word answer"})
+	gw := start(t, "model_list:\n"+priced(up, "main", "gpt-4o"))
+	totals := func() spend.Totals {
+		var tot spend.Totals
+		getJSON(t, strings.TrimSuffix(gw.url, "/v1")+"/api/v1/spend", &tot)
+		return tot
+	}
+	ask(t, gw, params("main"), false)
+	first := totals().TodayUSD
+	// The client asks for no usage; Detour asks upstream anyway and keeps
+	// the usage chunk from the client.
+	s := gw.client.Chat.Completions.NewStreaming(context.Background(), params("main"))
+	var acc openai.ChatCompletionAccumulator
+	for s.Next() {
+		if len(s.Current().Choices) == 0 {
+			t.Error("a usage-only chunk reached a client that did not ask for usage")
+		}
+		acc.AddChunk(s.Current())
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if so, _ := up.Requests()[1].Body["stream_options"].(map[string]any); so["include_usage"] != true {
+		t.Errorf("usage not asked of the upstream: %s", up.Requests()[1].Raw)
+	}
+	both := totals()
+	// 9 prompt tokens × 2e-6 + 3 completion tokens × 1e-5 each time.
+	if first == 0 || math.Abs(first-0.000048) > 1e-12 || math.Abs(both.TodayUSD-2*first) > 1e-12 || both.TodayRequests != 2 {
+		t.Errorf("spend: %v after the JSON answer, %+v after the stream; want $0.000048 each", first, both)
+	}
+}
+
+func TestBudgetBlocksBeforeSending(t *testing.T) {
+	up := openaitest.New(t)
+	gw := start(t, "model_list:\n"+priced(up, "main", "gpt-4o")+"detour:\n  budgets: {daily_usd: 0.0001}\n")
+	_, err := gw.client.Chat.Completions.New(context.Background(), params("main"))
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Type != "budget_exceeded" || !strings.Contains(apiErr.Message, "daily") {
+		t.Fatalf("err = %v, want a 429 budget_exceeded naming the daily budget", err)
+	}
+	if up.Count() != 0 {
+		t.Errorf("the request was sent although its estimate crosses the budget")
+	}
+}
+
+func TestBudgetDowngrades(t *testing.T) {
+	dear := openaitest.New(t, openaitest.Reply{Text: "dear"})
+	cheap := openaitest.New(t, openaitest.Reply{Text: "cheap"})
+	gw := start(t, fmt.Sprintf("model_list:\n%s%srouter_settings: {fallbacks: [{main: [cheap]}]}\ndetour:\n  budgets: {groups: {main: {daily_usd: 0.0001, on_exceed: downgrade}}}\n",
+		priced(dear, "main", "gpt-4o"), deployment(cheap, "cheap", "gpt-4o-mini")))
+	if a := ask(t, gw, params("main"), false); a.text != "cheap" || dear.Count() != 0 {
+		t.Errorf("answer %q (%d calls to the dear group), want the cheaper fallback", a.text, dear.Count())
+	}
+}
