@@ -81,3 +81,7 @@ func (g *Gateway) keyOf(ctx context.Context, ref config.KeyRef) (string, error) 
 	}
 	return key(ctx)
 }
+
+// Admin returns what the /api/v1 deployment endpoints manage: health and
+// the chaos switch.
+func (g *Gateway) Admin() server.Admin { return admin{g} }

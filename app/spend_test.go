@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
 	"github.com/detour-gateway/detour/spend"
@@ -71,5 +72,35 @@ func TestBudgetDowngrades(t *testing.T) {
 		priced(dear, "main", "gpt-4o"), deployment(cheap, "cheap", "gpt-4o-mini")))
 	if a := ask(t, gw, params("main"), false); a.text != "cheap" || dear.Count() != 0 {
 		t.Errorf("answer %q (%d calls to the dear group), want the cheaper fallback", a.text, dear.Count())
+	}
+}
+
+// TestTagsUnderChaos: every eu deployment is switched down; an eu request
+// gets an error, never an answer from a deployment outside the tag.
+func TestTagsUnderChaos(t *testing.T) {
+	us := openaitest.New(t, openaitest.Reply{Text: "from us"})
+	eu := openaitest.New(t, openaitest.Reply{Text: "from eu"})
+	gw := start(t, fmt.Sprintf(`model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_base: %q}
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_base: %q, tags: [eu]}
+  - model_name: backup
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %q}
+router_settings: {num_retries: 2, fallbacks: [{m: [backup]}]}
+`, us.URL, eu.URL, us.URL))
+	for _, d := range gw.cfg.Models {
+		if len(d.Tags) > 0 {
+			if _, err := gw.gw.Admin().SetChaos(d.ID, "down", 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, err := gw.client.Chat.Completions.New(context.Background(), params("m"), option.WithHeader("X-Detour-Tags", "eu"))
+	if err == nil {
+		t.Fatal("answered an eu request with every eu deployment down")
+	}
+	if us.Count() != 0 || eu.Count() != 0 {
+		t.Errorf("calls: us %d, eu %d; want none (eu is down by chaos, us is not eu)", us.Count(), eu.Count())
 	}
 }

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -125,5 +126,28 @@ func TestOrderTiers(t *testing.T) {
 	}
 	if resp, _, _ := r.Chat(context.Background(), req("g")); resp.Model != "backup" || primary.Calls() != 1 {
 		t.Errorf("while primary cools: %s, primary called %d times", resp.Model, primary.Calls())
+	}
+}
+
+// BenchmarkChoose measures one routing decision per strategy over 8
+// deployments with live stats.
+func BenchmarkChoose(b *testing.B) {
+	var ds []*Deployment
+	s := NewStats(clock.NewFake(t0))
+	for i := range 8 {
+		d := &Deployment{ID: fmt.Sprint("d", i), Weight: i + 1, RPM: 100 * (i + 1), TPM: 100000,
+			Price: spend.Price{Input: float64(i+1) * 1e-6, Output: float64(i+1) * 4e-6}}
+		ds = append(ds, d)
+		s.begin(d.ID, 100)
+		s.end(d.ID, time.Duration(i+1)*time.Second, false, &chat.Usage{CompletionTokens: 100}, false)
+	}
+	req := &chat.Request{Messages: []chat.Message{{Role: "user", Content: chat.TextContent("hello")}}}
+	for _, name := range []string{"simple-shuffle", "least-busy", "cost-based-routing", "latency-based-routing", "usage-based-routing-v2"} {
+		st, _ := NewStrategy(name, func() float64 { return 0.5 }, 0.1)
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				st.Choose(Pick{Request: req, Candidates: ds, Stats: s, PromptTokens: 100})
+			}
+		})
 	}
 }
