@@ -381,20 +381,20 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 	}
 	key, src := g.keyFunc(d.Key)
 	opts := openai.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
-		Key: key, Organization: d.Organization, HTTPClient: g.opts.HTTPClient}
+		Key: key, Organization: d.Organization, HTTPClient: g.clientFor(d.ID)}
 	var client provider.Provider
 	switch spec.Wire {
 	case provider.WireOpenAI:
 		client = openai.New(opts)
 	case provider.WireAnthropic:
 		client = anthropic.New(anthropic.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
-			Key: key, MaxOutputTokens: d.Info.MaxOutputTokens, HTTPClient: g.opts.HTTPClient})
+			Key: key, MaxOutputTokens: d.Info.MaxOutputTokens, HTTPClient: g.clientFor(d.ID)})
 	case provider.WireGemini:
 		client = gemini.New(gemini.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
-			Key: key, HTTPClient: g.opts.HTTPClient})
+			Key: key, HTTPClient: g.clientFor(d.ID)})
 	case provider.WireOllama:
 		client = ollama.New(ollama.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
-			Key: key, NumCtx: d.NumCtx, HTTPClient: g.opts.HTTPClient})
+			Key: key, NumCtx: d.NumCtx, HTTPClient: g.clientFor(d.ID)})
 	case provider.WireAzure:
 		version := d.APIVersion
 		if version == "" {

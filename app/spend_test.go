@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -102,5 +103,31 @@ router_settings: {num_retries: 2, fallbacks: [{m: [backup]}]}
 	}
 	if us.Count() != 0 || eu.Count() != 0 {
 		t.Errorf("calls: us %d, eu %d; want none (eu is down by chaos, us is not eu)", us.Count(), eu.Count())
+	}
+}
+
+// TestRateLimitHeadersLowerPriority: under usage-based routing, a
+// deployment whose provider says it has 5 % of its requests left loses its
+// turn before any 429.
+func TestRateLimitHeadersLowerPriority(t *testing.T) {
+	nearly := openaitest.New(t, openaitest.Reply{Text: "nearly out", Header: http.Header{
+		"X-Ratelimit-Limit-Requests": {"100"}, "X-Ratelimit-Remaining-Requests": {"5"}}})
+	roomy := openaitest.New(t, openaitest.Reply{Text: "roomy", Header: http.Header{
+		"X-Ratelimit-Limit-Requests": {"100"}, "X-Ratelimit-Remaining-Requests": {"90"}}})
+	gw := start(t, fmt.Sprintf(`model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_base: %q}
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_base: %q}
+router_settings: {routing_strategy: usage-based-routing-v2}
+`, nearly.URL, roomy.URL))
+	if a := ask(t, gw, params("m"), false); a.text != "nearly out" {
+		t.Fatalf("first answer %q: with no numbers yet, config order", a.text)
+	}
+	ask(t, gw, params("m"), false) // roomy reports its headroom too
+	for range 3 {
+		if a := ask(t, gw, params("m"), false); a.text != "roomy" {
+			t.Errorf("answer %q, want the deployment with room left", a.text)
+		}
 	}
 }

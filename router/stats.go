@@ -27,6 +27,11 @@ type deploymentStats struct {
 	// minute is the unix minute the counters below are for.
 	minute           int64
 	requests, tokens int
+	// headroom is the smallest remaining/limit fraction the provider last
+	// reported in its rate-limit headers, at headroomAt; headroomAt zero:
+	// none reported.
+	headroom   float64
+	headroomAt time.Time
 }
 
 // latencyWeight is the weight of a new sample in the moving averages.
@@ -97,11 +102,27 @@ func ewma(avg, sample float64) float64 {
 	return avg + latencyWeight*(sample-avg)
 }
 
+// headroomFor is how long a reported rate-limit headroom counts: a minute.
+const headroomFor = time.Minute
+
+// RateLimit records what a provider's rate-limit headers said of
+// deployment id: the fraction of its limits left, 0 to 1.
+func (s *Stats) RateLimit(id string, remaining float64) {
+	s.mu.Lock()
+	d := s.get(id)
+	d.headroom, d.headroomAt = min(max(remaining, 0), 1), s.clock.Now()
+	s.mu.Unlock()
+}
+
 // snapshot returns a copy of deployment id's numbers.
 func (s *Stats) snapshot(id string) deploymentStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return *s.get(id)
+	d := *s.get(id)
+	if !d.headroomAt.IsZero() && s.clock.Now().Sub(d.headroomAt) > headroomFor {
+		d.headroomAt = time.Time{} // stale
+	}
+	return d
 }
 
 // InFlight returns how many requests deployment id has in flight.

@@ -120,7 +120,10 @@ func (l LatencyBased) Choose(p Pick) *Deployment {
 // UsageBased picks the deployment with the most room left this minute
 // under its rpm and tpm limits, counting this request; deployments it
 // would push over a limit are skipped (all over: the least over). Those
-// without limits count as empty. Ties go to the first in config order.
+// without limits count as empty. What a provider's rate-limit headers said
+// in the last minute counts too: a deployment with 10 % of its provider
+// limits left is 90 % used, so it loses priority before a 429 arrives.
+// Ties go to the first in config order.
 type UsageBased struct{}
 
 // Choose implements Strategy.
@@ -133,6 +136,9 @@ func (UsageBased) Choose(p Pick) *Deployment {
 		}
 		if d.TPM > 0 {
 			use = max(use, float64(s.tokens+p.PromptTokens)/float64(d.TPM))
+		}
+		if !s.headroomAt.IsZero() {
+			use = max(use, 1-s.headroom)
 		}
 		return use
 	})
