@@ -7,6 +7,8 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
@@ -129,5 +131,45 @@ router_settings: {routing_strategy: usage-based-routing-v2}
 		if a := ask(t, gw, params("m"), false); a.text != "roomy" {
 			t.Errorf("answer %q, want the deployment with room left", a.text)
 		}
+	}
+}
+
+// TestBudgetUnderConcurrentRequests: many requests at once against a
+// budget that fits a few: the reservations let through only what fits, the
+// rest get 429, and the ledger never ends over the budget by more than one
+// request's estimate.
+func TestBudgetUnderConcurrentRequests(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "three word answer", Delay: 20 * time.Millisecond})
+	const budget = 0.1
+	gw := start(t, "model_list:\n"+priced(up, "main", "gpt-4o")+fmt.Sprintf("detour:\n  budgets: {daily_usd: %v}\n", budget))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := gw.client.Chat.Completions.New(context.Background(), params("main"))
+			var apiErr *openai.Error
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.As(err, &apiErr) && apiErr.Type == "budget_exceeded":
+				refused++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	var tot spend.Totals
+	getJSON(t, strings.TrimSuffix(gw.url, "/v1")+"/api/v1/spend", &tot)
+	// Each request is estimated at ~$0.041 (a quarter of gpt-4o's 16,384
+	// output tokens at 1e-5): two fit at once, so most are refused while
+	// the first ones are in flight.
+	if ok == 0 || refused == 0 || tot.TodayUSD > budget || tot.TodayRequests != ok {
+		t.Errorf("%d allowed, %d refused, $%v spent; want a few allowed, the rest refused, within $%v", ok, refused, tot.TodayUSD, budget)
 	}
 }
