@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,10 +63,6 @@ func (s *Server) deployments(w http.ResponseWriter, r *http.Request) {
 // chaos serves POST /api/v1/deployments/{id}/chaos with
 // {"mode": "down" | "slow" | "rate_limited" | "off", "for_seconds": N}.
 func (s *Server) chaos(w http.ResponseWriter, r *http.Request) {
-	if e := localWrite(r); e != nil {
-		writeError(w, e)
-		return
-	}
 	var body struct {
 		Mode       string  `json:"mode"`
 		ForSeconds float64 `json:"for_seconds"`
@@ -94,21 +91,45 @@ func (s *Server) chaos(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// localWrite refuses a write from a web page of another origin: a browser
-// sends Origin, and only a page served from this machine may change state.
-// Tools (curl, SDKs) send none.
-func localWrite(r *http.Request) *apiError {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return nil
+// guardAPI protects the management API (/api/) from web pages: only a
+// loopback Host is served (a DNS-rebinding page reaches us under its own
+// name), a browser's Origin must be loopback too, and a write must be JSON
+// (Content-Type: application/json), which a cross-site form cannot send
+// without the CORS preflight Detour never answers. Tools (curl, SDKs) send
+// no Origin and pass.
+func guardAPI(r *http.Request) *apiError {
+	forbid := func(msg string) *apiError {
+		return &apiError{Status: http.StatusForbidden, Body: errorDetail{Type: "invalid_request_error", Message: msg}}
 	}
-	u, err := url.Parse(origin)
-	if err == nil {
-		switch strings.ToLower(u.Hostname()) {
-		case "127.0.0.1", "localhost", "::1":
-			return nil
+	if !loopbackHost(r.Host) {
+		return forbid("the management API answers only on a loopback address (127.0.0.1, localhost, ::1)")
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || !loopbackHost(u.Host) {
+			return forbid("requests from other web origins may not use Detour's management API")
 		}
 	}
-	return &apiError{Status: http.StatusForbidden, Body: errorDetail{Type: "invalid_request_error",
-		Message: "requests from other web origins may not change Detour's state"}}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(strings.ToLower(ct)) != "application/json" {
+			return &apiError{Status: http.StatusUnsupportedMediaType, Body: errorDetail{Type: "invalid_request_error",
+				Message: "writes to the management API must be JSON (Content-Type: application/json)"}}
+		}
+	}
+	return nil
+}
+
+// loopbackHost reports whether host (with or without a port) names this
+// machine's loopback interface.
+func loopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.Trim(strings.ToLower(h), "[]")
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

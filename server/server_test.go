@@ -171,3 +171,39 @@ func TestStreamWireFormat(t *testing.T) {
 		t.Error("no usage chunk although include_usage was set")
 	}
 }
+
+func TestGuardAPI(t *testing.T) {
+	tests := []struct {
+		name, method, host, origin, contentType string
+		want                                    int // 0: allowed
+	}{
+		{"loopback get", "GET", "127.0.0.1:4000", "", "", 0},
+		{"localhost get", "GET", "localhost:4000", "", "", 0},
+		{"ipv6 loopback", "GET", "[::1]:4000", "", "", 0},
+		{"dns rebinding", "GET", "attacker.example:4000", "", "", 403},
+		{"private address", "GET", "192.168.1.10:4000", "", "", 403},
+		{"local page", "POST", "127.0.0.1:4000", "http://127.0.0.1:4000", "application/json", 0},
+		{"foreign page", "POST", "127.0.0.1:4000", "https://evil.example", "application/json", 403},
+		{"form post", "POST", "127.0.0.1:4000", "", "application/x-www-form-urlencoded", 415},
+		{"json with charset", "POST", "localhost", "", "application/json; charset=utf-8", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, "/api/v1/deployments", nil)
+			r.Host = tt.host
+			if tt.origin != "" {
+				r.Header.Set("Origin", tt.origin)
+			}
+			if tt.contentType != "" {
+				r.Header.Set("Content-Type", tt.contentType)
+			}
+			e := guardAPI(r)
+			switch {
+			case tt.want == 0 && e != nil:
+				t.Errorf("refused: %d %s", e.Status, e.Body.Message)
+			case tt.want != 0 && (e == nil || e.Status != tt.want):
+				t.Errorf("got %v, want status %d", e, tt.want)
+			}
+		})
+	}
+}
