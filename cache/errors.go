@@ -19,7 +19,3 @@ var (
 	// ErrClosed is returned by every method called after Close.
 	ErrClosed = errors.New("cache: closed")
 )
-
-// errCorrupt marks a file that Open moves aside and replaces: it was
-// unreadable, failed bbolt's consistency check, or is not a Detour cache.
-var errCorrupt = errors.New("corrupt cache file")

@@ -145,41 +145,6 @@ func TestOpenCorruptFile(t *testing.T) {
 	}
 }
 
-// TestOpenCorruptTwice checks that a second broken file does not overwrite
-// the first one moved aside in the same second.
-func TestOpenCorruptTwice(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "cache.db")
-	clk := clock.NewFake(epoch)
-	for i := range 2 {
-		writeFile(t, path, randomBytes(8192))
-		c, err := Open(path, Options{Clock: clk, Logger: discard})
-		if err != nil {
-			t.Fatalf("Open #%d: %v", i, err)
-		}
-		c.Close()
-	}
-	aside, _ := filepath.Glob(path + ".corrupt-*")
-	if len(aside) != 2 {
-		t.Errorf("files moved aside: %v, want 2", aside)
-	}
-}
-
-// TestOpenUnusablePath checks that Open reports an environment problem
-// instead of moving things aside.
-func TestOpenUnusablePath(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "cache.db")
-	if err := os.Mkdir(path, 0o700); err != nil { // a directory where the file should be
-		t.Fatal(err)
-	}
-	if _, err := Open(path, Options{Logger: discard}); err == nil {
-		t.Fatal("Open of a directory succeeded")
-	}
-	if aside, _ := filepath.Glob(path + ".corrupt-*"); len(aside) != 0 {
-		t.Errorf("moved aside: %v", aside)
-	}
-}
-
 // TestCRCMismatch damages a stored value behind the cache's back: Get must
 // treat it as a miss, and the writer delete it.
 func TestCRCMismatch(t *testing.T) {

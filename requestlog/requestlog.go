@@ -9,21 +9,26 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/detour-gateway/detour/boltfile"
 	bolt "go.etcd.io/bbolt"
 )
 
 // DefaultKeep is how many requests are kept: the last 1,000.
 const DefaultKeep = 1000
 
-// ErrNotFound is returned for a request id the log does not hold.
-var ErrNotFound = errors.New("requestlog: no such request")
+var (
+	// ErrNotFound is returned for a request id the log does not hold.
+	ErrNotFound = errors.New("requestlog: no such request")
+
+	// ErrLocked is returned by Open when another process (or another Open
+	// in this process) holds the log file and did not let go within a
+	// second. The error also wraps bbolt's ErrTimeout.
+	ErrLocked = errors.New("requestlog: file is locked by another process")
+)
 
 // Record is one request's decision trace.
 type Record struct {
@@ -82,8 +87,12 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Open opens (creating it) the log at path. Another process holding the
-// file is an error after one second.
+// Open opens the log at path, creating it (mode 0600) and its directory
+// (mode 0700) if need be. Another process holding the file is an error
+// wrapping ErrLocked after one second. A file that is not a usable bbolt
+// file (unreadable, truncated, failing bbolt's consistency check) is
+// renamed to "<path>.corrupt-<UTC time>", a warning names the new path,
+// and Open starts an empty log: a broken log must not stop the gateway.
 func Open(path string, o Options) (*Log, error) {
 	if o.Keep <= 0 {
 		o.Keep = DefaultKeep
@@ -91,27 +100,31 @@ func Open(path string, o Options) (*Log, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("open request log %s: %w", path, err)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, _, err := boltfile.Open(path, boltfile.Options{
+		Name:        "request log",
+		LockTimeout: time.Second,
+		ErrLocked:   ErrLocked,
+		Verify:      createBuckets,
+		Logger:      o.Logger,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("open request log %s: %w", path, err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketRecords); err != nil {
-			return err
-		}
-		_, err := tx.CreateBucketIfNotExists(bucketIDs)
-		return err
-	}); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open request log %s: %w", path, err)
+		return nil, err
 	}
 	l := &Log{db: db, keep: uint64(o.Keep), log: o.Logger, queue: make(chan Record, 1024),
 		done: make(chan struct{}), flush: make(chan chan error)}
 	go l.writer()
 	return l, nil
+}
+
+// createBuckets creates the buckets of a new log.
+func createBuckets(db *bolt.DB) error {
+	return db.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bucketRecords); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucketIfNotExists(bucketIDs)
+		return err
+	})
 }
 
 // Add hands r to the background writer. It never blocks: when the queue

@@ -18,8 +18,3 @@ var (
 	// as it is.
 	ErrNewerFormat = errors.New("spend: ledger file is from a newer Detour")
 )
-
-// errCorrupt marks a file that Open moves aside and replaces: bbolt cannot
-// read it, it is truncated, it fails bbolt's consistency check, or its
-// contents are not a ledger's.
-var errCorrupt = errors.New("corrupt ledger file")

@@ -5,14 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
-	"runtime/debug"
-	"strconv"
 	"time"
 
+	"github.com/detour-gateway/detour/boltfile"
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // The ledger file. Bucket "meta" holds the format version. Bucket "days"
@@ -153,148 +149,25 @@ func firstByte(b []byte) int {
 // openFile opens the ledger file at path, moving a corrupt one aside, and
 // returns the DB and the name a corrupt file was moved to ("" if none).
 func openFile(path string, o Options) (*bolt.DB, string, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, "", fmt.Errorf("create ledger directory: %w", err)
-	}
-	db, err := openChecked(path, o)
-	if !errors.Is(err, errCorrupt) {
-		return db, "", err
-	}
-	aside, mvErr := moveAside(path, o)
-	if mvErr != nil {
-		return nil, "", fmt.Errorf("open ledger %s: %w; move it aside: %w", path, err, mvErr)
-	}
-	// Spend history is lost to the running gateway (not deleted: the old
-	// file is kept), so this is an error, not a warning.
-	o.Logger.Error("spend: the ledger file was unreadable; moved it aside and started an empty ledger: spend recorded before now does not count toward budgets",
-		"path", path, "moved_to", aside, "err", err)
-	db, err = openChecked(path, o)
-	return db, aside, err
-}
-
-// openChecked opens path with bbolt and checks it. An error wrapping
-// errCorrupt means the file should be moved aside.
-func openChecked(path string, o Options) (db *bolt.DB, err error) {
-	// bbolt reads the file through a memory map: a truncated file faults
-	// (SIGBUS) when a page past its end is touched, which would kill the
-	// process. Make such a fault a panic of this goroutine, and recover.
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-
-	var file *os.File // the file bbolt opened, to close it if bbolt panics
-	bo := &bolt.Options{
-		// A second Detour gets ErrTimeout after this, never waits forever.
-		Timeout: o.LockTimeout,
-		// NoSync stays false, bbolt's default: every commit is fsynced, so
-		// a crash or power cut loses at most the batch being written,
-		// never the file. NoSync would be faster and unsafe.
-		NoSync: false,
-		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, perm)
-			file = f
-			return f, err
+	return boltfile.Open(path, boltfile.Options{
+		Name:        "ledger",
+		LockTimeout: o.LockTimeout,
+		ErrLocked:   ErrLocked,
+		Verify:      verify,
+		Keep:        func(err error) bool { return errors.Is(err, ErrNewerFormat) },
+		Now:         o.Clock.Now,
+		MovedAside: func(path, aside string, err error) {
+			// Spend history is lost to the running gateway (not deleted:
+			// the old file is kept), so this is an error, not a warning.
+			o.Logger.Error("spend: the ledger file was unreadable; moved it aside and started an empty ledger: spend recorded before now does not count toward budgets",
+				"path", path, "moved_to", aside, "err", err)
 		},
-	}
-	defer func() {
-		r := recover()
-		if r == nil {
-			return
-		}
-		// The memory map of a DB that panicked inside bbolt.Open cannot be
-		// unmapped from here; it leaks, once, on this rare path. Closing
-		// the file releases its lock.
-		if db != nil {
-			closeAfterPanic(db)
-		} else if file != nil {
-			_ = file.Close()
-		}
-		db = nil
-		if f, ok := r.(interface{ Addr() uintptr }); ok {
-			r = fmt.Sprintf("memory fault at %#x reading the file: truncated or damaged", f.Addr())
-		}
-		err = fmt.Errorf("open ledger %s: %w: %v", path, errCorrupt, r)
-	}()
-
-	db, err = bolt.Open(path, 0o600, bo)
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open ledger %s: %w (%w)", path, ErrLocked, err)
-	}
-	if err != nil {
-		if !worthMovingAside(path) {
-			return nil, fmt.Errorf("open ledger %s: %w", path, err)
-		}
-		return nil, fmt.Errorf("open ledger %s: %w: %w", path, errCorrupt, err)
-	}
-	if err := verify(db, file); err != nil {
-		_ = db.Close()
-		if errors.Is(err, ErrNewerFormat) {
-			return nil, fmt.Errorf("open ledger %s: %w", path, err)
-		}
-		return nil, fmt.Errorf("open ledger %s: %w: %w", path, errCorrupt, err)
-	}
-	return db, nil
-}
-
-// closeAfterPanic closes db, which may panic again on a broken file.
-func closeAfterPanic(db *bolt.DB) {
-	defer func() { _ = recover() }()
-	_ = db.Close()
-}
-
-// worthMovingAside reports whether a file bbolt failed to open should be
-// moved aside: a regular file with something in it. An empty file, a
-// directory or a missing one is an environment problem (permissions, a
-// full disk) that a fresh file would not fix.
-func worthMovingAside(path string) bool {
-	fi, err := os.Lstat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Size() > 0
-}
-
-// moveAside renames path to "<path>.corrupt-<UTC time>" (with a numeric
-// suffix if that exists) and returns the new name.
-func moveAside(path string, o Options) (string, error) {
-	base := path + ".corrupt-" + o.Clock.Now().UTC().Format("20060102T150405Z")
-	aside := base
-	for i := 1; ; i++ {
-		if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		aside = base + "." + strconv.Itoa(i)
-	}
-	if err := os.Rename(path, aside); err != nil {
-		return "", err
-	}
-	return aside, nil
-}
-
-// verify checks an open DB — the file holds every page its meta page
-// counts, bbolt's consistency check passes, the format is this one's — and
-// creates the buckets of a new file.
-func verify(db *bolt.DB, file *os.File) error {
-	fi, err := file.Stat()
-	if err != nil {
-		return err
-	}
-	err = db.View(func(tx *bolt.Tx) error {
-		// Pages past the end of a truncated file fault when read, and
-		// tx.Check reads them on a goroutine of its own where a fault
-		// cannot be recovered: refuse a short file before checking.
-		if tx.Size() > fi.Size() {
-			return fmt.Errorf("file is %d bytes, its meta page says %d: truncated", fi.Size(), tx.Size())
-		}
-		var first error
-		for err := range tx.Check() { // drain: Check's goroutine sends every error
-			if first == nil {
-				first = err
-			}
-		}
-		if first != nil {
-			return fmt.Errorf("consistency check: %w", first)
-		}
-		return nil
 	})
-	if err != nil {
-		return err
-	}
+}
+
+// verify checks the format of a DB that boltfile found sound — it is a
+// ledger, of this format — and creates the buckets of a new file.
+func verify(db *bolt.DB) error {
 	return db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
