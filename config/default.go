@@ -67,4 +67,16 @@ detour:
     ttl: 86400                     # seconds an answer is served fresh (24 h)
     stale_ttl: 604800              # seconds it is kept past that, served only when every provider fails (7 d)
     max_bytes: 536870912           # size cap in bytes (512 MiB); least recently used answers go first
+  offline:                         # when every provider fails, or the machine is offline: a local Ollama model
+    enabled: true
+    # ollama_host: 127.0.0.1:11434 # default: $OLLAMA_HOST, then this
+    # model: llama3.2              # default: the first chat model in Ollama's list
+  # budgets:                       # USD; block refuses with 429, downgrade goes to fallbacks, then Ollama
+  #   daily_usd: 5
+  #   monthly_usd: 50
+  #   on_exceed: block
+  #   groups: {gpt-4o: {daily_usd: 2, on_exceed: downgrade}}
+  request_log:                     # decision traces of the last requests, for /api/v1/requests
+    keep: 1000
+    prompts: false                 # true also keeps each request's messages
 `
