@@ -189,27 +189,44 @@ func (l *Log) Close() error {
 	return errors.Join(err, l.db.Close())
 }
 
-// writer batches queued records into one transaction at a time.
+// batchWindow is how long the writer gathers records before one commit:
+// traces are not worth an fsync per request.
+const batchWindow = 200 * time.Millisecond
+
+// writer gathers queued records for up to batchWindow (or 256 records)
+// and commits them in one transaction.
 func (l *Log) writer() {
+	var batch []Record
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	commit := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := l.write(batch)
+		batch = batch[:0]
+		return err
+	}
 	for {
 		select {
 		case <-l.done:
 			return
 		case r := <-l.queue:
-			batch := []Record{r}
-			for more := true; more && len(batch) < 256; {
-				select {
-				case r := <-l.queue:
-					batch = append(batch, r)
-				default:
-					more = false
+			if len(batch) == 0 {
+				timer.Reset(batchWindow)
+			}
+			batch = append(batch, r)
+			if len(batch) >= 256 {
+				timer.Stop()
+				if err := commit(); err != nil {
+					l.log.Warn("request log: write failed", "err", err)
 				}
 			}
-			if err := l.write(batch); err != nil {
+		case <-timer.C:
+			if err := commit(); err != nil {
 				l.log.Warn("request log: write failed", "err", err)
 			}
 		case ch := <-l.flush:
-			var batch []Record
 			for more := true; more; {
 				select {
 				case r := <-l.queue:
@@ -218,11 +235,8 @@ func (l *Log) writer() {
 					more = false
 				}
 			}
-			var err error
-			if len(batch) > 0 {
-				err = l.write(batch)
-			}
-			ch <- err
+			timer.Stop()
+			ch <- commit()
 		}
 	}
 }
