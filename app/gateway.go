@@ -381,7 +381,7 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 	}
 	key, src := g.keyFunc(d.Key)
 	opts := openai.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
-		Key: key, Organization: d.Organization, HTTPClient: g.clientFor(d.ID)}
+		Key: key, Organization: d.Organization, HTTPClient: g.clientFor(d.ID), NoStreamOptions: spec.NoStreamOptions}
 	var client provider.Provider
 	switch spec.Wire {
 	case provider.WireOpenAI:

@@ -43,6 +43,10 @@ type Spec struct {
 	EnvKey string
 	// KeyOptional is true for local servers that accept requests without a key.
 	KeyOptional bool
+	// NoStreamOptions is true for services that refuse stream_options
+	// (Mistral answers 422 "extra_forbidden"); they report usage in the
+	// last chunk anyway.
+	NoStreamOptions bool
 	// EnvBase, if set, is an environment variable holding the base URL,
 	// used when a deployment sets no api_base (OLLAMA_HOST, AZURE_API_BASE).
 	EnvBase string
@@ -52,7 +56,7 @@ type Spec struct {
 var specs = map[string]Spec{
 	"openai":       {Name: "openai", Wire: WireOpenAI, BaseURL: "https://api.openai.com/v1", EnvKey: "OPENAI_API_KEY"},
 	"groq":         {Name: "groq", Wire: WireOpenAI, BaseURL: "https://api.groq.com/openai/v1", EnvKey: "GROQ_API_KEY"},
-	"mistral":      {Name: "mistral", Wire: WireOpenAI, BaseURL: "https://api.mistral.ai/v1", EnvKey: "MISTRAL_API_KEY"},
+	"mistral":      {Name: "mistral", Wire: WireOpenAI, BaseURL: "https://api.mistral.ai/v1", EnvKey: "MISTRAL_API_KEY", NoStreamOptions: true},
 	"deepseek":     {Name: "deepseek", Wire: WireOpenAI, BaseURL: "https://api.deepseek.com/v1", EnvKey: "DEEPSEEK_API_KEY"},
 	"openrouter":   {Name: "openrouter", Wire: WireOpenAI, BaseURL: "https://openrouter.ai/api/v1", EnvKey: "OPENROUTER_API_KEY"},
 	"together_ai":  {Name: "together_ai", Wire: WireOpenAI, BaseURL: "https://api.together.xyz/v1", EnvKey: "TOGETHERAI_API_KEY"},

@@ -38,6 +38,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Now is the clock for Retry-After dates. Nil means time.Now.
 	Now func() time.Time
+	// NoStreamOptions leaves stream_options out of streamed requests, for
+	// services that refuse the field (see provider.Spec).
+	NoStreamOptions bool
 }
 
 // Client is a provider.Provider and provider.Embedder for one
@@ -128,7 +131,7 @@ func (c *Client) send(ctx context.Context, req *chat.Request, streaming bool) (*
 	out := *req
 	out.Model = c.opts.Model
 	out.Stream = streaming
-	if !streaming {
+	if !streaming || c.opts.NoStreamOptions {
 		out.StreamOptions = nil
 	}
 	accept := "application/json"

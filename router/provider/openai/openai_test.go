@@ -338,3 +338,16 @@ func TestProbe(t *testing.T) {
 		t.Errorf("azure probe: %v at %s", err, up.Requests()[2].Path)
 	}
 }
+
+func TestNoStreamOptions(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "a b"})
+	c := openai.New(openai.Options{Name: "mistral", BaseURL: up.URL, Model: "mistral-large-latest", NoStreamOptions: true})
+	s, err := c.Stream(context.Background(), request(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, sent := up.Requests()[0].Body["stream_options"]; sent {
+		t.Errorf("stream_options sent to a service that refuses it: %s", up.Requests()[0].Raw)
+	}
+}
