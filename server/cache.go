@@ -171,6 +171,25 @@ func (s *Server) useCache(rt *router.Router, req *chat.Request, p cachePolicy) c
 	return cacheUse{on: true, key: key, policy: p}
 }
 
+// answerFromCache answers a hit and reports whether it did; on a miss or a
+// bypass it sets the x-detour-cache header the answer will carry.
+func (s *Server) answerFromCache(w http.ResponseWriter, req *chat.Request, cu cacheUse, ex *exchange) bool {
+	if !cu.on {
+		return false
+	}
+	ex.cache = cacheMiss
+	if cu.policy.noRead {
+		ex.cache = cacheBypass
+	} else if a := s.lookup(cu.key, cu.policy.maxAge, false); a != nil {
+		ex.cache, ex.status = cacheHit, s.replay(w, req, a, cacheHit)
+		return true
+	} else {
+		s.opts.Cache.RecordMiss()
+	}
+	w.Header().Set("X-Detour-Cache", ex.cache)
+	return false
+}
+
 // store hands resp, encoded as body (nil: encode it here), to the cache.
 // The cache writes in the background, so this never delays the answer.
 func (s *Server) store(cu cacheUse, tr *router.Trace, resp *chat.Response, body []byte) {

@@ -59,19 +59,9 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	rt := s.opts.Router()
 
 	cu := s.useCache(rt, req, policy)
-	if cu.on {
-		ex.cache = cacheMiss
-		if policy.noRead {
-			ex.cache = cacheBypass
-		} else if a := s.lookup(cu.key, policy.maxAge, false); a != nil {
-			ex.cache, ex.status = cacheHit, s.replay(w, req, a, cacheHit)
-			return
-		} else {
-			s.opts.Cache.RecordMiss()
-		}
-		w.Header().Set("X-Detour-Cache", ex.cache)
+	if s.answerFromCache(w, req, cu, ex) {
+		return
 	}
-
 	ticket, ok := s.admit(w, req, &hints, ex)
 	if !ok {
 		return
@@ -84,9 +74,6 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, tr, err := rt.Chat(ctx, req)
 	ex.trace = tr
-	if err == nil {
-		ticket.Commit(tr.Answered, resp.Usage)
-	}
 	if err != nil {
 		if s.serveStale(w, req, cu, err, ex) {
 			return
@@ -94,6 +81,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		ex.status = s.writeRouteError(w, req.Model, tr, err)
 		return
 	}
+	ticket.Commit(tr.Answered, resp.Usage)
 	if resp.Model == "" {
 		resp.Model = tr.Answered.Model
 	}
