@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
 	"slices"
 	"text/tabwriter"
 
@@ -30,9 +29,6 @@ const keysUsage = `keys set NAME | keys list | keys rm NAME
 NAME is a provider prefix (openai, groq, …) for keys found by default, or
 any name you refer to as api_key: keychain/NAME in the config.`
 
-// keyName is what a keychain entry may be called.
-var keyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-
 func (c *cli) keysCmd(ctx context.Context, args []string) error {
 	flags := c.newFlags("keys", keysUsage)
 	if err := parseFlags(flags, args); err != nil {
@@ -53,7 +49,7 @@ func (c *cli) keysCmd(ctx context.Context, args []string) error {
 	case len(rest) != n:
 		return fmt.Errorf("%w: keys list takes no arguments", errUsage)
 	}
-	if n == 1 && !keyName.MatchString(rest[0]) {
+	if n == 1 && !keystore.ValidName(rest[0]) {
 		return fmt.Errorf("%w: invalid key name %q: use letters, digits, '.', '_' or '-'", errUsage, rest[0])
 	}
 	switch sub {

@@ -134,7 +134,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g.cache = openCache(cfg.Detour.Cache, o)
 	g.requests = openRequestLog(cfg.Detour.RequestLog, o)
 	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes,
-		Config: g.ConfigState, Admin: admin{g}}
+		Config: g.ConfigState, Admin: admin{g}, Keys: keys{g}}
 	if g.cache != nil {
 		sopts.Cache = g.cache
 	}

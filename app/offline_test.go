@@ -275,3 +275,46 @@ router_settings: {num_retries: 0, allowed_fails: 0, cooldown_time: 10}
 		t.Errorf("answer %q", text)
 	}
 }
+
+func TestKeysAPI(t *testing.T) {
+	up := openaitest.New(t)
+	gw := start(t, "model_list:\n"+deployment(up, "main", "gpt-4o"))
+	root := strings.TrimSuffix(gw.url, "/v1")
+	const newKey = "fake-replacement-key-9c1e"
+	do := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, root+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := do("GET", "/api/v1/keys", "")
+	if code != 200 || !strings.Contains(body, `"name":"openai","keychain":"set"`) || strings.Contains(body, upstreamKey) {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	code, body = do("PUT", "/api/v1/keys/openai", `{"value":"`+newKey+`"}`)
+	if code != 200 || strings.Contains(body, newKey) {
+		t.Fatalf("set: %d %s (the value must never come back)", code, body)
+	}
+	ask(t, gw, params("main"), false)
+	if got := up.Requests()[len(up.Requests())-1].Header.Get("Authorization"); got != "Bearer "+newKey {
+		t.Errorf("the next request used %q, want the new key at once", got)
+	}
+	code, body = do("POST", "/api/v1/keys/openai/test", "")
+	if code != 200 || !strings.Contains(body, `"ok":true`) {
+		t.Errorf("test: %d %s", code, body)
+	}
+	if code, _ = do("DELETE", "/api/v1/keys/openai", ""); code != 200 {
+		t.Errorf("delete: %d", code)
+	}
+	if code, _ = do("DELETE", "/api/v1/keys/openai", ""); code != 404 {
+		t.Errorf("delete twice: %d, want 404", code)
+	}
+	if code, _ = do("PUT", "/api/v1/keys/..%2Fetc", `{"value":"x"}`); code != 400 && code != 404 {
+		t.Errorf("bad name: %d", code)
+	}
+}

@@ -15,6 +15,7 @@ package keystore
 import (
 	"context"
 	"errors"
+	"regexp"
 )
 
 // Service is the keychain service name under which Detour keeps its keys.
@@ -62,3 +63,10 @@ var (
 	errEmptyName   = errors.New("empty key name")
 	errEmptySecret = errors.New("empty secret")
 )
+
+// validName is what a key may be called: a letter or digit, then up to 63
+// letters, digits, '.', '_' or '-'. Never modified.
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// ValidName reports whether name may name a key.
+func ValidName(name string) bool { return validName.MatchString(name) }

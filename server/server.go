@@ -58,6 +58,8 @@ type Options struct {
 	// Spend reports spend totals for /api/v1/spend. Nil means the
 	// endpoint is not served.
 	Spend func() spend.Totals
+	// Keys serves /api/v1/keys. Nil means those endpoints are not served.
+	Keys Keys
 }
 
 // Server serves Detour's HTTP API.
@@ -87,6 +89,12 @@ func New(o Options) *Server {
 	}
 	s.mux.HandleFunc("/health", s.method(http.MethodGet, s.health))
 	s.mux.HandleFunc("/api/v1/config", s.method(http.MethodGet, s.configState))
+	if o.Keys != nil {
+		s.mux.HandleFunc("GET /api/v1/keys", s.listKeys)
+		s.mux.HandleFunc("PUT /api/v1/keys/{name}", s.setKey)
+		s.mux.HandleFunc("DELETE /api/v1/keys/{name}", s.deleteKey)
+		s.mux.HandleFunc("POST /api/v1/keys/{name}/test", s.testKey)
+	}
 	if o.Spend != nil {
 		s.mux.HandleFunc("/api/v1/spend", s.method(http.MethodGet, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, o.Spend()) }))
 	}
