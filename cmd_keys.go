@@ -8,14 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"text/tabwriter"
 
 	"golang.org/x/term"
 
-	"github.com/detour-gateway/detour/config"
+	"github.com/detour-gateway/detour/app"
 	"github.com/detour-gateway/detour/keystore"
-	"github.com/detour-gateway/detour/router/provider"
 )
 
 const keysUsage = `keys set NAME | keys list | keys rm NAME
@@ -96,28 +94,18 @@ func (c *cli) keysSet(ctx context.Context, name string) error {
 // refers to, with whether each is set. Values are never read out beyond
 // checking that they exist.
 func (c *cli) keysList(ctx context.Context) error {
-	envOf := map[string]string{}
-	var names []string
-	for _, n := range provider.Names() {
-		// Mock and local servers need no key unless the config names one.
-		if spec, _ := provider.Lookup(n); !spec.KeyOptional {
-			names = append(names, n)
-			envOf[n] = spec.EnvKey
-		}
-	}
-	// Names the config refers to, when it loads; a broken config must not
-	// stop you from seeing your keys.
+	// Names the config refers to count when it loads; a broken config must
+	// not stop you from seeing your keys.
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if cfg, err := c.loadConfig("", false, quiet); err == nil {
-		for _, d := range cfg.Models {
-			if d.Key.Source == config.KeyKeychain && !slices.Contains(names, d.Key.Name) {
-				names = append(names, d.Key.Name)
-			}
-		}
+	cfg, err := c.loadConfig("", false, quiet)
+	if err != nil {
+		cfg = nil
 	}
+	names := app.KeyNames(cfg)
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKEYCHAIN\tENVIRONMENT")
-	for _, n := range names {
+	for _, kn := range names {
+		n := kn.Name
 		state := "set"
 		if _, err := c.keys.Get(ctx, n); err != nil {
 			if !errors.Is(err, keystore.ErrNotFound) {
@@ -127,7 +115,7 @@ func (c *cli) keysList(ctx context.Context) error {
 			state = "-"
 		}
 		env := "-"
-		if v := envOf[n]; v != "" {
+		if v := kn.Env; v != "" {
 			env = "$" + v + " not set"
 			if c.getenv(v) != "" {
 				env = "$" + v + " set"

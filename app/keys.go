@@ -13,6 +13,35 @@ import (
 	"github.com/detour-gateway/detour/server"
 )
 
+// KeyName is a key Detour can use: a provider that takes one, or a
+// keychain entry a config names.
+type KeyName struct {
+	Name string
+	// Env is the provider's environment variable, tried after the
+	// keychain; "" for a name only the config knows.
+	Env string
+}
+
+// KeyNames lists every provider prefix that takes a key (local servers
+// and the mock need none), then every keychain/NAME of cfg (nil: none).
+func KeyNames(cfg *config.Config) []KeyName {
+	var out []KeyName
+	seen := map[string]bool{}
+	for _, n := range provider.Names() {
+		if spec, _ := provider.Lookup(n); !spec.KeyOptional {
+			out, seen[n] = append(out, KeyName{Name: n, Env: spec.EnvKey}), true
+		}
+	}
+	if cfg != nil {
+		for _, d := range cfg.Models {
+			if d.Key.Source == config.KeyKeychain && !seen[d.Key.Name] {
+				out, seen[d.Key.Name] = append(out, KeyName{Name: d.Key.Name}), true
+			}
+		}
+	}
+	return out
+}
+
 // keys implements server.Keys over the gateway's keystore. It never
 // returns a key's value.
 type keys struct{ g *Gateway }
@@ -33,22 +62,12 @@ func (k keys) users(name string) (ids []string, srcs []keystore.Source) {
 // List implements server.Keys: every provider that takes a key, and every
 // keychain name the config refers to.
 func (k keys) List(ctx context.Context) []server.KeyState {
-	var names []string
-	env := map[string]string{}
-	for _, n := range provider.Names() {
-		if spec, _ := provider.Lookup(n); !spec.KeyOptional {
-			names, env[n] = append(names, n), spec.EnvKey
-		}
-	}
-	for _, d := range k.g.config.Load().Models {
-		if d.Key.Source == config.KeyKeychain && !slices.Contains(names, d.Key.Name) {
-			names = append(names, d.Key.Name)
-		}
-	}
 	r := k.g.router.Load()
+	names := KeyNames(k.g.config.Load())
 	out := make([]server.KeyState, 0, len(names))
-	for _, n := range names {
-		st := server.KeyState{Name: n, Keychain: "set", Env: env[n], Deployments: []string{}}
+	for _, kn := range names {
+		n := kn.Name
+		st := server.KeyState{Name: n, Keychain: "set", Env: kn.Env, Deployments: []string{}}
 		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		_, err := k.g.opts.Keys.Get(cctx, n)
 		cancel()
