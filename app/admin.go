@@ -41,8 +41,10 @@ func (a admin) Deployments(ctx context.Context) server.Health {
 		case cooldown.Probing:
 			dh.State, dh.CoolingClass = string(st), string(class)
 		}
-		if _, err := g.keyOf(ctx, refs[d.ID]); dh.State == "healthy" && errors.Is(err, keystore.ErrNoKey) {
-			dh.State = "no_key"
+		if dh.State == "healthy" {
+			if _, err := g.keyOf(ctx, refs[d.ID]); errors.Is(err, keystore.ErrNoKey) {
+				dh.State = "no_key"
+			}
 		}
 		if off && d.Provider != "ollama" && d.Provider != "mock" {
 			dh.State = "offline"

@@ -74,11 +74,11 @@ func (b budgets) Reserve(group string, req *chat.Request) (server.Ticket, spend.
 	est := 0.0
 	for _, d := range b.g.router.Load().Deployments() {
 		if d.Group == group {
-			p := d.Price
-			if out == 0 {
-				out = max(p.MaxOutputTokens, 1024) / 4 // no limit set: a typical answer
+			o := out
+			if o == 0 {
+				o = max(d.Price.MaxOutputTokens, 1024) / 4 // no limit set: a typical answer of this model
 			}
-			est = max(est, spend.EstimateCost(p, tokens, out))
+			est = max(est, spend.EstimateCost(d.Price, tokens, o))
 		}
 	}
 	res, v := checker.Reserve("", group, est)
