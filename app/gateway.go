@@ -13,14 +13,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/detour-gateway/detour/autostart"
 	"github.com/detour-gateway/detour/cache"
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/clock"
 	"github.com/detour-gateway/detour/config"
 	"github.com/detour-gateway/detour/config/watch"
+	"github.com/detour-gateway/detour/frontend"
 	"github.com/detour-gateway/detour/keystore"
 	"github.com/detour-gateway/detour/requestlog"
 	"github.com/detour-gateway/detour/router"
@@ -35,6 +38,7 @@ import (
 	"github.com/detour-gateway/detour/router/provider/openai"
 	"github.com/detour-gateway/detour/server"
 	"github.com/detour-gateway/detour/spend"
+	"github.com/detour-gateway/detour/stats"
 )
 
 // DefaultShutdownGrace is how long Serve lets in-flight requests and
@@ -59,6 +63,14 @@ type Options struct {
 	Rand func() float64
 	// ShutdownGrace bounds graceful shutdown. 0 means DefaultShutdownGrace.
 	ShutdownGrace time.Duration
+	// Autostart is the start-on-login entry the dashboard's settings
+	// toggle. Nil hides the toggle.
+	Autostart autostart.Entry
+	// Quit ends the desktop app. Non-nil means the dashboard is shown in
+	// Detour's own window, which offers Quit; nil (detour serve) does not.
+	Quit func()
+	// Version is the build's version, shown in the dashboard.
+	Version string
 }
 
 // Gateway is a configured Detour gateway.
@@ -83,6 +95,13 @@ type Gateway struct {
 	config    atomic.Pointer[config.Config]
 	configErr atomic.Pointer[server.ConfigState]
 	loadedAt  atomic.Int64 // unix nanos of the last successful (re)load
+	// startCfg is the config the gateway started with: the settings read
+	// only at start (listen, cache) are its.
+	startCfg *config.Config
+	// addr is the address Serve listens on; "" before.
+	addr   atomic.Value
+	stats  *stats.Recorder
+	saveMu sync.Mutex // one settings save at a time
 }
 
 // New builds a Gateway from a loaded config.
@@ -108,7 +127,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = DefaultShutdownGrace
 	}
-	g := &Gateway{opts: o, keys: &keystore.Resolver{Store: o.Keys, Getenv: o.Getenv, Now: o.Clock.Now}}
+	g := &Gateway{opts: o, keys: &keystore.Resolver{Store: o.Keys, Getenv: o.Getenv, Now: o.Clock.Now}, startCfg: cfg,
+		stats: stats.New(o.Clock.Now)}
 	g.config.Store(cfg)
 	g.loadedAt.Store(time.Now().UnixNano())
 	var bg context.Context
@@ -134,9 +154,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g.cache = openCache(cfg.Detour.Cache, o)
 	g.requests = openRequestLog(cfg.Detour.RequestLog, o)
 	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes,
-		Config: g.ConfigState, Admin: admin{g}, Keys: keys{g}}
+		Config: g.ConfigState, Admin: admin{g}, Keys: keys{g}, Stats: g.stats, Settings: settingsStore{g},
+		App:       server.App{Version: o.Version, Desktop: o.Quit != nil, Autostart: o.Autostart, Quit: o.Quit},
+		Listening: g.listening, Dashboard: frontend.Dist()}
 	if g.cache != nil {
-		sopts.Cache = g.cache
+		sopts.Cache, sopts.CacheAdmin = g.cache, g.cache
+		sopts.CacheInfo = server.CacheInfo{TTL: cfg.Detour.Cache.TTL, MaxBytes: cfg.Detour.Cache.MaxBytes}
+		sopts.CacheInfo.Path, _ = CachePath(cfg.Detour.Cache)
 	}
 	if g.requests != nil {
 		sopts.RequestLog, sopts.LogPrompts = g.requests, cfg.Detour.RequestLog.Prompts
@@ -232,8 +256,22 @@ func openRequestLog(c config.RequestLog, o Options) *requestlog.Log {
 	return l
 }
 
-// Handler returns the gateway's HTTP API.
+// Handler returns the gateway's HTTP API and dashboard, as Serve serves
+// them to the network: /api and /ui answer loopback hosts only and refuse
+// foreign origins.
 func (g *Gateway) Handler() http.Handler { return g.api }
+
+// InProcessHandler returns the API for Detour's own desktop window, whose
+// requests never cross the network: Wails hands them to Go in-process
+// under its own scheme and host, so the browser guards of Handler do not
+// apply (no other page can reach this handler).
+func (g *Gateway) InProcessHandler() http.Handler { return g.api.InProcess() }
+
+// listening returns the address Serve listens on, "" before it does.
+func (g *Gateway) listening() string {
+	a, _ := g.addr.Load().(string)
+	return a
+}
 
 // Router returns the router in use.
 func (g *Gateway) Router() *router.Router { return g.router.Load() }
@@ -242,6 +280,7 @@ func (g *Gateway) Router() *router.Router { return g.router.Load() }
 // connections and lets requests in flight, streams included, finish for up
 // to ShutdownGrace before closing them.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	g.addr.Store(ln.Addr().String())
 	srv := &http.Server{
 		Handler:           g.api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -514,6 +553,7 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 	g.config.Store(cfg)
 	g.configErr.Store(nil)
 	g.loadedAt.Store(time.Now().UnixNano())
+	g.stats.Changed()
 	return nil
 }
 
@@ -568,6 +608,7 @@ func (g *Gateway) reloadFrom(path string, content []byte) {
 		g.opts.Logger.Error("config reload failed; still running the last good config", "file", path, "err", err)
 	}
 	g.configErr.Store(&state)
+	g.stats.Changed()
 }
 
 // RequestLog returns the decision-trace log, nil when there is none.

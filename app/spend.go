@@ -85,6 +85,14 @@ func (b budgets) Reserve(group string, req *chat.Request) (server.Ticket, spend.
 	return ticket{res}, v
 }
 
+// Limits implements server.Budgets.
+func (b budgets) Limits() []spend.Budget {
+	if c := b.g.checker.Load(); c != nil {
+		return c.Budgets()
+	}
+	return nil
+}
+
 // allow reports whether deployment d's provider budget leaves room.
 func (g *Gateway) allow(d *router.Deployment) bool {
 	checker := g.checker.Load()

@@ -91,10 +91,12 @@ func (s *Server) chaos(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// guardAPI protects the management API (/api/) from web pages: only a
-// loopback Host is served (a DNS-rebinding page reaches us under its own
-// name), a browser's Origin must be loopback too, and a write must be JSON
-// (Content-Type: application/json), which a cross-site form cannot send
+// guardAPI protects the management API (/api/) and the dashboard (/ui/)
+// from other web pages: only a loopback Host is served (a DNS-rebinding
+// page reaches us under its own name), a browser's Origin must be this
+// very origin (so neither a remote page nor another local web app may
+// call it), and a write must be JSON (Content-Type: application/json),
+// which a cross-site form cannot send and a cross-origin fetch cannot send
 // without the CORS preflight Detour never answers. Tools (curl, SDKs) send
 // no Origin and pass.
 func guardAPI(r *http.Request) *apiError {
@@ -106,7 +108,7 @@ func guardAPI(r *http.Request) *apiError {
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		u, err := url.Parse(origin)
-		if err != nil || !loopbackHost(u.Host) {
+		if err != nil || !strings.EqualFold(u.Host, r.Host) || u.Scheme != "http" && u.Scheme != "https" {
 			return forbid("requests from other web origins may not use Detour's management API")
 		}
 	}

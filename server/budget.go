@@ -13,6 +13,8 @@ type Budgets interface {
 	// Reserve reserves the estimated cost of req to group against the
 	// budgets, and says whether it may go.
 	Reserve(group string, req *chat.Request) (Ticket, spend.Verdict)
+	// Limits returns the budgets in force.
+	Limits() []spend.Budget
 }
 
 // Ticket is one request's reservation.

@@ -16,6 +16,7 @@ import (
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/spend"
+	"github.com/detour-gateway/detour/stats"
 )
 
 // exchange is one request's record, filled in as it is served and logged
@@ -276,6 +277,29 @@ func (s *Server) logExchange(ex *exchange) {
 	if s.opts.RequestLog != nil && ex.group != "" {
 		s.opts.RequestLog.Add(s.record(ex))
 	}
+	if s.opts.Stats != nil && ex.group != "" {
+		s.opts.Stats.Record(statsRequest(ex))
+	}
+}
+
+// statsRequest is what the dashboard counts of an exchange. A failover is
+// an answer from another deployment than the first one tried (a retry on
+// the same one is not), the local tier included; a stream cut after it
+// started counts as an error.
+func statsRequest(ex *exchange) stats.Request {
+	r := stats.Request{Status: ex.status, CacheHit: ex.cache == cacheHit} // timed by the recorder's clock
+	if ex.err != nil && r.Status < 400 {
+		r.Status = http.StatusBadGateway
+	}
+	if tr := ex.trace; tr != nil {
+		for _, a := range tr.Attempts {
+			r.Attempts = append(r.Attempts, stats.Attempt{Deployment: a.Deployment.ID, Class: string(a.Class), Duration: a.Duration})
+		}
+		if d := tr.Answered; d != nil && len(tr.Attempts) > 0 && (d.ID != tr.Attempts[0].Deployment.ID || tr.Degraded != "") {
+			r.Failover = true
+		}
+	}
+	return r
 }
 
 // formatAttempts renders attempts as "deployment class status ms" joined by

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/spend"
+	"github.com/detour-gateway/detour/stats"
 )
 
 // DefaultMaxBodyBytes bounds a request body when Options.MaxBodyBytes is 0:
@@ -60,6 +62,23 @@ type Options struct {
 	Spend func() spend.Totals
 	// Keys serves /api/v1/keys. Nil means those endpoints are not served.
 	Keys Keys
+	// Stats keeps the dashboard's live numbers for /api/v1/stats. Nil
+	// means none are kept and the endpoint is not served.
+	Stats *stats.Recorder
+	// CacheAdmin and CacheInfo serve /api/v1/cache. Nil means the cache
+	// is off.
+	CacheAdmin CacheAdmin
+	CacheInfo  CacheInfo
+	// Settings serves /api/v1/settings. Nil means not served.
+	Settings SettingsStore
+	// App describes the program hosting the gateway, for /api/v1/app.
+	App App
+	// Listening returns the address the gateway listens on ("" before it
+	// does), for the endpoint the dashboard shows. Nil means unknown.
+	Listening func() string
+	// Dashboard is the built dashboard (index.html at its root), served
+	// at /ui/. Nil means /ui/ says it was not built.
+	Dashboard fs.FS
 }
 
 // Server serves Detour's HTTP API.
@@ -91,20 +110,36 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("/api/v1/config", s.method(http.MethodGet, s.configState))
 	if o.Keys != nil {
 		s.mux.HandleFunc("GET /api/v1/keys", s.listKeys)
-		s.mux.HandleFunc("PUT /api/v1/keys/{name}", s.setKey)
-		s.mux.HandleFunc("DELETE /api/v1/keys/{name}", s.deleteKey)
-		s.mux.HandleFunc("POST /api/v1/keys/{name}/test", s.testKey)
+		s.mux.HandleFunc("PUT /api/v1/keys/{name}", s.changed(s.setKey))
+		s.mux.HandleFunc("DELETE /api/v1/keys/{name}", s.changed(s.deleteKey))
+		s.mux.HandleFunc("POST /api/v1/keys/{name}/test", s.changed(s.testKey))
 	}
 	if o.Spend != nil {
-		s.mux.HandleFunc("/api/v1/spend", s.method(http.MethodGet, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, o.Spend()) }))
+		s.mux.HandleFunc("/api/v1/spend", s.method(http.MethodGet, s.spend))
 	}
+	if o.Stats != nil {
+		s.mux.HandleFunc("GET /api/v1/stats", s.stats)
+	}
+	s.mux.HandleFunc("GET /api/v1/cache", s.cacheInfo)
+	s.mux.HandleFunc("DELETE /api/v1/cache", s.changed(s.clearCache))
+	if o.Settings != nil {
+		s.mux.HandleFunc("GET /api/v1/settings", s.getSettings)
+		s.mux.HandleFunc("PUT /api/v1/settings", s.changed(s.putSettings))
+	}
+	s.mux.HandleFunc("GET /api/v1/app", s.appInfo)
+	s.mux.HandleFunc("PUT /api/v1/app/autostart", s.changed(s.setAutostart))
+	if o.App.Quit != nil {
+		s.mux.HandleFunc("POST /api/v1/app/quit", s.quit)
+	}
+	s.mux.Handle("GET /ui/", s.dashboard())
+	s.mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	if o.RequestLog != nil {
 		s.mux.HandleFunc("/api/v1/requests", s.method(http.MethodGet, s.requests))
 		s.mux.HandleFunc("/api/v1/requests/{id}", s.method(http.MethodGet, s.request))
 	}
 	if o.Admin != nil {
 		s.mux.HandleFunc("/api/v1/deployments", s.method(http.MethodGet, s.deployments))
-		s.mux.HandleFunc("/api/v1/deployments/{id}/chaos", s.method(http.MethodPost, s.chaos))
+		s.mux.HandleFunc("/api/v1/deployments/{id}/chaos", s.method(http.MethodPost, s.changed(s.chaos)))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Body: errorDetail{Type: "invalid_request_error",
@@ -115,7 +150,7 @@ func New(o Options) *Server {
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/api/") {
+	if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/ui/") {
 		if e := guardAPI(r); e != nil {
 			writeError(w, e)
 			return
@@ -123,6 +158,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// InProcess returns the API without the guards for browsers on the
+// network (loopback Host, same Origin): for a host that calls it
+// in-process from Detour's own page only, such as the desktop window.
+func (s *Server) InProcess() http.Handler { return s.mux }
 
 func (s *Server) method(m string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
