@@ -77,6 +77,12 @@ type Log struct {
 	done   chan struct{}
 	flush  chan chan error
 	closed sync.Once
+
+	// pending holds the records added but not yet committed, oldest
+	// first, so that Recent and Get see a request as soon as it ended
+	// (the dashboard fetches the log the moment the stats say it changed).
+	mu      sync.Mutex
+	pending []Record
 }
 
 // Options configure Open.
@@ -130,11 +136,29 @@ func createBuckets(db *bolt.DB) error {
 // Add hands r to the background writer. It never blocks: when the queue
 // is full the record is dropped.
 func (l *Log) Add(r Record) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	select {
 	case l.queue <- r:
+		l.pending = append(l.pending, r)
 	default:
 		l.log.Warn("request log: queue full, a trace was dropped", "id", r.ID)
 	}
+}
+
+// written drops the n oldest pending records: they are committed (or
+// their write failed and they are gone).
+func (l *Log) written(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = append(l.pending[:0], l.pending[min(n, len(l.pending)):]...)
+}
+
+// pendingRecords returns a copy of the pending records, oldest first.
+func (l *Log) pendingRecords() []Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Record(nil), l.pending...)
 }
 
 // Flush waits until every record added so far is written.
@@ -150,6 +174,11 @@ func (l *Log) Flush() error {
 
 // Get returns the trace of request id.
 func (l *Log) Get(id string) (Record, error) {
+	for _, r := range l.pendingRecords() {
+		if r.ID == id {
+			return r, nil
+		}
+	}
 	var r Record
 	err := l.db.View(func(tx *bolt.Tx) error {
 		seq := tx.Bucket(bucketIDs).Get([]byte(id))
@@ -167,7 +196,13 @@ func (l *Log) Get(id string) (Record, error) {
 
 // Recent returns up to n traces, newest first.
 func (l *Log) Recent(n int) ([]Record, error) {
+	pending := l.pendingRecords()
+	seen := make(map[string]bool, len(pending))
 	var out []Record
+	for i := len(pending) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, pending[i])
+		seen[pending[i].ID] = true
+	}
 	err := l.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRecords).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
@@ -175,7 +210,9 @@ func (l *Log) Recent(n int) ([]Record, error) {
 			if err := json.Unmarshal(v, &r); err != nil {
 				return err
 			}
-			out = append(out, r)
+			if !seen[r.ID] { // committed while this read began
+				out = append(out, r)
+			}
 		}
 		return nil
 	})
@@ -204,6 +241,7 @@ func (l *Log) writer() {
 			return nil
 		}
 		err := l.write(batch)
+		l.written(len(batch))
 		batch = batch[:0]
 		return err
 	}

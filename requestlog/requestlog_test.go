@@ -48,6 +48,36 @@ func TestLog(t *testing.T) {
 	}
 }
 
+// TestLogSeesUnwrittenRecords: a record is readable the moment it is
+// added, before the batch holding it is committed, and once only after.
+func TestLogSeesUnwrittenRecords(t *testing.T) {
+	l, err := Open(filepath.Join(t.TempDir(), "requests.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Add(Record{ID: "a", Status: 200})
+	l.Add(Record{ID: "b", Status: 502})
+	check := func(when string) {
+		t.Helper()
+		recent, err := l.Recent(10)
+		if err != nil || len(recent) != 2 || recent[0].ID != "b" || recent[1].ID != "a" {
+			t.Errorf("%s: recent = %+v, %v; want b, a", when, recent, err)
+		}
+		if r, err := l.Get("b"); err != nil || r.Status != 502 {
+			t.Errorf("%s: Get(b) = %+v, %v", when, r, err)
+		}
+	}
+	check("before the commit")
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	check("after the commit")
+	if n := len(l.pendingRecords()); n != 0 {
+		t.Errorf("%d records still pending after the commit", n)
+	}
+}
+
 // TestLogCorruptFile puts random bytes where the log lives: the file is
 // moved aside, intact, a warning names where, and a fresh log works.
 func TestLogCorruptFile(t *testing.T) {

@@ -56,6 +56,9 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusInternalServerError, Body: errorDetail{Type: "server_error", Message: "the request log could not be read"}})
 		return
 	}
+	for i := range recs {
+		recs[i] = withAttempts(recs[i])
+	}
 	writeJSON(w, struct {
 		Data []requestlog.Record `json:"data"`
 	}{recs})
@@ -71,6 +74,15 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, &apiError{Status: http.StatusInternalServerError, Body: errorDetail{Type: "server_error", Message: "the request log could not be read"}})
 	default:
-		writeJSON(w, rec)
+		writeJSON(w, withAttempts(rec))
 	}
+}
+
+// withAttempts makes a record without attempts (a cache hit, a refused
+// request) say [] rather than null, as its type promises.
+func withAttempts(r requestlog.Record) requestlog.Record {
+	if r.Attempts == nil {
+		r.Attempts = []requestlog.Attempt{}
+	}
+	return r
 }

@@ -1,0 +1,207 @@
+// The dashboard in a real browser against a running `detour serve`.
+// TestDashboardInBrowser (dashboard_e2e_test.go) starts the gateway with
+// fake providers, sends a failover and a cache hit, and runs this file
+// with:
+//   DETOUR_URL            the gateway's root, e.g. http://127.0.0.1:40123
+//   DETOUR_E2E_KEY_NAME   a key name the config uses that is not set yet
+//   DETOUR_E2E_KEY_VALUE  the value to set it to from the Keys page
+//   DETOUR_E2E_OUT        where screenshots go
+//   DETOUR_E2E_MOCK_MODEL a model group answering without network
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run this through TestDashboardInBrowser (make test)`);
+  return v;
+}
+
+const base = env('DETOUR_URL');
+const keyName = env('DETOUR_E2E_KEY_NAME');
+const keyValue = env('DETOUR_E2E_KEY_VALUE');
+const out = env('DETOUR_E2E_OUT');
+const mockModel = env('DETOUR_E2E_MOCK_MODEL');
+
+// Chromium on a closed network: no background requests, no sandbox (CI
+// runs as root), no GPU.
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(out, { recursive: true });
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: chromiumArgs });
+  context = await browser.newContext({ viewport: { width: 900, height: 600 } });
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function api<T>(path: string): Promise<T> {
+  const r = await fetch(base + path);
+  if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
+  return (await r.json()) as T;
+}
+
+async function apiText(path: string): Promise<string> {
+  return (await fetch(base + path)).text();
+}
+
+/** The data-value of the element with this test id, once it has one. */
+async function value(testId: string): Promise<string> {
+  const el = page.getByTestId(testId).first();
+  await el.waitFor();
+  await expect.poll(() => el.getAttribute('data-value')).not.toBeNull();
+  return (await el.getAttribute('data-value')) ?? '';
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(out, `${name}.png`), fullPage: false });
+}
+
+interface Stats {
+  version: number;
+  endpoint: string;
+  requests_per_minute: number;
+  requests_total: number;
+  failovers_24h: number;
+  cache: { hits: number; hit_rate: number; saved_usd: number };
+}
+interface Spend {
+  today_usd: number;
+  month_usd: number;
+}
+
+describe('dashboard', () => {
+  test('the overview shows the numbers the API reports', async () => {
+    await page.goto(base + '/ui/');
+    await page.getByTestId('requests-total').first().waitFor();
+    const stats = await api<Stats>('/api/v1/stats');
+    const spend = await api<Spend>('/api/v1/spend');
+    expect(stats.failovers_24h).toBe(1);
+    expect(stats.cache.hits).toBe(1);
+
+    // Numbers settle within the long-poll; compare them once equal or fail.
+    await expect.poll(() => value('requests-total')).toBe(String(stats.requests_total));
+    expect(Number(await value('failovers-24h'))).toBe(stats.failovers_24h);
+    expect(Number(await value('cache-hit-rate'))).toBe(stats.cache.hit_rate);
+    expect(Number(await value('cache-saved'))).toBe(stats.cache.saved_usd);
+    expect(Number(await value('spend-today'))).toBe(spend.today_usd);
+    expect(Number(await value('spend-month'))).toBe(spend.month_usd);
+    expect(Number(await value('requests-per-minute'))).toBe(stats.requests_per_minute);
+    await expect.poll(() => page.getByTestId('endpoint-url').first().textContent()).toContain(stats.endpoint);
+    // The visible text is the formatted number, e.g. 50.0% for 0.5.
+    expect(await page.getByTestId('cache-hit-rate').first().textContent()).toContain(`${(stats.cache.hit_rate * 100).toFixed(1)}%`);
+    await shot('overview-900x600');
+
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('overview-dark-900x600');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  test('numbers follow new requests without a reload', async () => {
+    const before = Number(await value('requests-total'));
+    const r = await fetch(base + '/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: mockModel, messages: [{ role: 'user', content: 'live?' }] }),
+    });
+    expect(r.status).toBe(200);
+    await expect.poll(() => value('requests-total'), { timeout: 5_000 }).toBe(String(before + 1));
+  });
+
+  test('providers list every deployment with its health', async () => {
+    await page.getByTestId('nav-providers').first().click();
+    const health = await api<{ deployments: { id: string; state: string }[] }>('/api/v1/deployments');
+    await expect.poll(() => page.getByTestId('deployment-row').count()).toBe(health.deployments.length);
+    for (const d of health.deployments) {
+      await expect(page.locator(`[data-testid="deployment-row"][data-id="${d.id}"]`).count()).resolves.toBe(1);
+    }
+    await shot('providers-900x600');
+  });
+
+  test('a request opens its attempt timeline', async () => {
+    await page.getByTestId('nav-requests').first().click();
+    type Log = { data: { id: string; attempts: { deployment: string; class?: string }[] }[] };
+    // The log is written in batches: compare once the page and the API
+    // agree on the count.
+    let log: Log = { data: [] };
+    await expect
+      .poll(async () => {
+        log = await api<Log>('/api/v1/requests');
+        const shown = await page.getByTestId('request-row').count();
+        return shown === log.data.length ? shown : `page ${shown}, api ${log.data.length}`;
+      })
+      .toBe(3);
+    const failover = log.data.find((r) => r.attempts.length === 2);
+    expect(failover).toBeDefined();
+    await page.locator(`[data-testid="request-row"][data-id="${failover!.id}"]`).click();
+    // The timeline names both deployments and the failed attempt's class.
+    for (const a of failover!.attempts) {
+      await expect.poll(() => page.locator('body').textContent()).toContain(a.deployment);
+    }
+    await expect.poll(() => page.locator('body').textContent()).toContain(failover!.attempts[0]!.class!);
+    await shot('requests-900x600');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('.scrim').count()).toBe(0);
+  });
+
+  test('a key set on the Keys page is stored and never shown', async () => {
+    await page.getByTestId('nav-keys').first().click();
+    const row = page.locator(`[data-testid="key-row"][data-name="${keyName}"]`);
+    await row.waitFor();
+    await expect.poll(() => page.getByTestId(`key-state-${keyName}`).first().getAttribute('data-value')).toBe('missing');
+
+    await page.getByTestId(`key-input-${keyName}`).first().fill(keyValue);
+    await page.getByTestId(`key-save-${keyName}`).first().click();
+    await expect.poll(() => page.getByTestId(`key-state-${keyName}`).first().getAttribute('data-value')).toBe('set');
+
+    // Not in the input, not in the page, not in any answer of the API.
+    expect(await page.getByTestId(`key-input-${keyName}`).first().inputValue()).toBe('');
+    expect(await page.content()).not.toContain(keyValue);
+    for (const path of ['/api/v1/keys', '/api/v1/settings', '/api/v1/deployments', '/api/v1/requests', '/api/v1/stats', '/api/v1/app']) {
+      expect(await apiText(path)).not.toContain(keyValue);
+    }
+    const keys = await api<{ data: { name: string; keychain: string }[] }>('/api/v1/keys');
+    expect(keys.data.find((k) => k.name === keyName)?.keychain).toBe('set');
+    await shot('keys-900x600');
+  });
+
+  test('settings show the config in use', async () => {
+    await page.getByTestId('nav-settings').first().click();
+    const s = await api<{ listen: string }>('/api/v1/settings');
+    await expect.poll(() => page.locator('body').textContent()).toContain(s.listen);
+    await shot('settings-900x600');
+
+    await context.close();
+    context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    page = await context.newPage();
+    await page.goto(base + '/ui/');
+    await page.getByTestId('requests-total').first().waitFor();
+    await shot('overview-1440x900');
+  });
+
+  test('the page logged no errors', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,275 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError, createApi, errorFromResponse, pollStats, type FetchFn } from './api';
+import type { Stats } from './types';
+
+interface Call {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+/** A fetch that records calls and answers from a script, in order. */
+function fakeFetch(...answers: Array<Response | Error | ((c: Call) => Response)>) {
+  const calls: Call[] = [];
+  const fn: FetchFn = async (url, init) => {
+    const call: Call = {
+      url,
+      method: init?.method ?? 'GET',
+      headers: { ...(init?.headers as Record<string, string> | undefined) },
+      body: typeof init?.body === 'string' ? init.body : undefined,
+    };
+    calls.push(call);
+    const a = answers.shift();
+    if (a === undefined) throw new Error(`unexpected call ${call.method} ${url}`);
+    if (a instanceof Error) throw a;
+    return typeof a === 'function' ? a(call) : a;
+  };
+  return { fn, calls };
+}
+
+const json = (v: unknown, status = 200) =>
+  new Response(JSON.stringify(v), { status, headers: { 'Content-Type': 'application/json' } });
+
+const oaiError = (status: number, message: string, param: string | null = null) =>
+  json({ error: { message, type: 'invalid_request_error', param, code: null } }, status);
+
+describe('errorFromResponse', () => {
+  it.each<[string, number, string, string, string | null]>([
+    ['OpenAI shape', 400, '{"error":{"message":"bad ttl","type":"invalid_request_error","param":"cache.ttl_seconds","code":null}}', 'bad ttl', 'cache.ttl_seconds'],
+    ['no param', 404, '{"error":{"message":"no such key"}}', 'no such key', null],
+    ['plain text', 502, 'Bad Gateway from proxy', 'Bad Gateway from proxy', null],
+    ['empty body', 503, '', 'HTTP 503 Service Unavailable', null],
+    ['JSON of another shape', 500, '{"oops":true}', '{"oops":true}', null],
+    ['error without message', 500, '{"error":{"type":"x"}}', '{"error":{"type":"x"}}', null],
+  ])('%s', (_n, status, text, message, param) => {
+    const e = errorFromResponse(status, status === 503 ? 'Service Unavailable' : '', text);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e.status).toBe(status);
+    expect(e.message).toBe(message);
+    expect(e.param).toBe(param);
+  });
+});
+
+describe('createApi', () => {
+  it('GETs with relative absolute paths and no body', async () => {
+    const f = fakeFetch(json({ data: [] }));
+    await createApi(f.fn).requests(50);
+    expect(f.calls).toEqual([{ url: '/api/v1/requests?limit=50', method: 'GET', headers: { Accept: 'application/json' }, body: undefined }]);
+  });
+
+  it.each<[string, (a: ReturnType<typeof createApi>) => Promise<unknown>, string, string, string]>([
+    ['setKey', (a) => a.setKey('OPENAI_API_KEY', 'sk-1'), 'PUT', '/api/v1/keys/OPENAI_API_KEY', '{"value":"sk-1"}'],
+    ['deleteKey', (a) => a.deleteKey('A.B'), 'DELETE', '/api/v1/keys/A.B', '{}'],
+    ['testKey', (a) => a.testKey('K'), 'POST', '/api/v1/keys/K/test', '{}'],
+    [
+      'setChaos encodes the id',
+      (a) => a.setChaos('gpt-4o-mini#openai/gpt-4o-mini', 'down', 300),
+      'POST',
+      '/api/v1/deployments/gpt-4o-mini%23openai%2Fgpt-4o-mini/chaos',
+      '{"mode":"down","for_seconds":300}',
+    ],
+    ['clearCache', (a) => a.clearCache(), 'DELETE', '/api/v1/cache', '{}'],
+    ['setAutostart', (a) => a.setAutostart(true), 'PUT', '/api/v1/app/autostart', '{"enabled":true}'],
+    ['quit', (a) => a.quit(), 'POST', '/api/v1/app/quit', '{}'],
+    [
+      'saveSettings',
+      (a) =>
+        a.saveSettings({
+          listen: ':4000',
+          offline: { enabled: false, ollama_host: '', model: '' },
+          cache: { enabled: true, ttl_seconds: 60, max_mb: 1 },
+          budgets: [],
+        }),
+      'PUT',
+      '/api/v1/settings',
+      '{"listen":":4000","offline":{"enabled":false,"ollama_host":"","model":""},"cache":{"enabled":true,"ttl_seconds":60,"max_mb":1},"budgets":[]}',
+    ],
+  ])('%s sends JSON with Content-Type', async (_n, run, method, url, body) => {
+    const f = fakeFetch(json({ settings: { budgets: null }, results: null }));
+    await run(createApi(f.fn));
+    expect(f.calls).toHaveLength(1);
+    const c = f.calls[0]!;
+    expect([c.method, c.url, c.body]).toEqual([method, url, body]);
+    expect(c.headers['Content-Type']).toBe('application/json');
+  });
+
+  it('turns an error answer into ApiError with status and param', async () => {
+    const f = fakeFetch(oaiError(400, 'daily_usd must be ≥ 0', 'budgets[1].daily_usd'));
+    const err = await createApi(f.fn)
+      .saveSettings({ listen: ':1', offline: { enabled: false, ollama_host: '', model: '' }, cache: { enabled: false, ttl_seconds: 0, max_mb: 0 }, budgets: [] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 400, param: 'budgets[1].daily_usd', message: 'daily_usd must be ≥ 0', unreachable: false });
+  });
+
+  it('reports a network failure as unreachable (status 0)', async () => {
+    const f = fakeFetch(new TypeError('Failed to fetch'));
+    const err = await createApi(f.fn).keys().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 0, unreachable: true });
+  });
+
+  it('refuses a 200 that is not JSON', async () => {
+    const f = fakeFetch(new Response('<html>', { status: 200 }));
+    await expect(createApi(f.fn).app()).rejects.toMatchObject({ status: 200, message: 'unexpected answer from /api/v1/app (not JSON)' });
+  });
+
+  it('turns Go null lists into empty ones', async () => {
+    const f = fakeFetch(
+      json({ data: null }),
+      json({ data: [{ name: 'K', keychain: 'set', env_set: false, deployments: null, failing: false }] }),
+      json({ id: 'r1', attempts: null, status: 200, total_ms: 1 }),
+      json({ offline: false, deployments: null }),
+    );
+    const a = createApi(f.fn);
+    expect(await a.requests()).toEqual([]);
+    expect((await a.keys())[0]?.deployments).toEqual([]);
+    expect((await a.request('r1')).attempts).toEqual([]);
+    expect((await a.deployments()).deployments).toEqual([]);
+  });
+
+  it('long-polls stats with the version it got', async () => {
+    const f = fakeFetch(json(stats(3)), json(stats(4)));
+    const a = createApi(f.fn);
+    await a.stats();
+    await a.stats(3);
+    expect(f.calls.map((c) => c.url)).toEqual(['/api/v1/stats', '/api/v1/stats?wait=3']);
+  });
+});
+
+function stats(version: number): Stats {
+  return {
+    version,
+    now: '2026-11-23T10:00:00Z',
+    started_at: '2026-11-23T09:00:00Z',
+    endpoint: 'http://127.0.0.1:4000/v1',
+    status: 'online',
+    requests_per_minute: 0,
+    requests_total: version,
+    errors_total: 0,
+    failovers_total: 0,
+    failovers_24h: 0,
+    cache: { enabled: true, hits: 0, misses: 0, stale_hits: 0, hit_rate: 0, saved_usd: 0, entries: 0, bytes: 0 },
+    series: [],
+    deployments: {},
+  };
+}
+
+describe('pollStats', () => {
+  /** Runs the loop over a script of answers; stops when the script ends. */
+  async function run(answers: Array<Stats | ApiError>, opts: { minIntervalMs?: number; clock?: number[] } = {}) {
+    const ctl = new AbortController();
+    const waits: Array<number | undefined> = [];
+    const events: string[] = [];
+    const sleeps: number[] = [];
+    const fake = {
+      async stats(wait?: number) {
+        waits.push(wait);
+        const a = answers.shift();
+        if (a === undefined) {
+          ctl.abort();
+          throw new DOMException('aborted', 'AbortError');
+        }
+        if (a instanceof ApiError) throw a;
+        return a;
+      },
+    };
+    const clock = opts.clock;
+    await pollStats(fake, {
+      signal: ctl.signal,
+      onStats: (s, changed) => events.push(`stats v${s.version}${changed ? ' changed' : ''}`),
+      onError: (e, ms) => events.push(`error ${e.status} retry ${ms}`),
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      minIntervalMs: opts.minIntervalMs ?? 0,
+      ...(clock ? { now: () => clock.shift() ?? 0 } : {}),
+    });
+    return { waits, events, sleeps };
+  }
+
+  it('waits on the last version and flags only changes', async () => {
+    const r = await run([stats(1), stats(1), stats(2)]);
+    expect(r.waits).toEqual([undefined, 1, 1, 2]);
+    expect(r.events).toEqual(['stats v1 changed', 'stats v1', 'stats v2 changed']);
+  });
+
+  it('backs off on failures, capped, and recovers with a fresh ask', async () => {
+    const down = new ApiError('Detour is not reachable', 0);
+    const r = await run([stats(5), down, down, down, down, down, stats(5), stats(6)]);
+    expect(r.events).toEqual([
+      'stats v5 changed',
+      'error 0 retry 1000',
+      'error 0 retry 2000',
+      'error 0 retry 3000',
+      'error 0 retry 5000',
+      'error 0 retry 5000',
+      // After failures the same version still counts as a change: the page must reload.
+      'stats v5 changed',
+      'stats v6 changed',
+    ]);
+    expect(r.waits).toEqual([undefined, 5, undefined, undefined, undefined, undefined, undefined, 5, 6]);
+    expect(r.sleeps).toEqual([1000, 2000, 3000, 5000, 5000]);
+  });
+
+  it('resets the backoff after a success', async () => {
+    const down = new ApiError('x', 0);
+    const r = await run([down, down, stats(1), down]);
+    expect(r.sleeps).toEqual([1000, 2000, 1000]);
+  });
+
+  it('reports HTTP errors (e.g. an older Detour without /stats) and keeps trying', async () => {
+    const r = await run([new ApiError('no such endpoint', 404), stats(1)]);
+    expect(r.events).toEqual(['error 404 retry 1000', 'stats v1 changed']);
+  });
+
+  it('spaces polls by the minimum interval when answers come back at once', async () => {
+    // now() is read at each poll's start and end: the first took 40 ms, the second 400 ms.
+    const r = await run([stats(1), stats(2)], { minIntervalMs: 250, clock: [0, 40, 100, 500, 600, 600] });
+    expect(r.sleeps).toEqual([210]);
+  });
+
+  it('stops at once when aborted mid-poll', async () => {
+    const ctl = new AbortController();
+    let calls = 0;
+    const done = pollStats(
+      {
+        stats: (_w, signal) =>
+          new Promise<Stats>((_resolve, reject) => {
+            calls++;
+            signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+          }),
+      },
+      { signal: ctl.signal, onStats: () => {}, onError: () => expect.fail('no error expected after abort') },
+    );
+    ctl.abort();
+    await done;
+    expect(calls).toBe(1);
+  });
+
+  it('gives up on a poll that hangs past the timeout and says so', async () => {
+    const ctl = new AbortController();
+    const errors: ApiError[] = [];
+    await pollStats(
+      {
+        stats: (_w, signal) =>
+          new Promise<Stats>((_resolve, reject) => {
+            signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+          }),
+      },
+      {
+        signal: ctl.signal,
+        timeoutMs: 20,
+        onStats: () => {},
+        onError: (e) => {
+          errors.push(e);
+          ctl.abort();
+        },
+        sleep: async () => {},
+      },
+    );
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ status: 0, message: 'Detour did not answer within 0.02 s' });
+  });
+});

@@ -1,0 +1,251 @@
+// The shapes of Detour's management API (/api/v1/...), as the Go side
+// writes them. Optional fields are ones Go omits when empty.
+
+/** OpenAI-shaped error body: {"error": {...}}. */
+export interface ErrorBody {
+  error: {
+    message: string;
+    type?: string;
+    param?: string | null;
+    code?: string | null;
+  };
+}
+
+// ---- /api/v1/config
+
+export interface ConfigProblem {
+  line: number;
+  key: string;
+  message: string;
+}
+
+export interface ConfigState {
+  path: string;
+  loaded_at: string;
+  error: null | { message: string; problems?: ConfigProblem[] };
+}
+
+// ---- /api/v1/deployments
+
+export type DeploymentState = 'healthy' | 'cooling' | 'probing' | 'offline' | 'no_key' | 'chaos';
+export type ChaosMode = 'down' | 'slow' | 'rate_limited';
+
+export interface ChaosState {
+  mode: ChaosMode;
+  until: string;
+}
+
+export interface Deployment {
+  id: string;
+  group: string;
+  provider: string;
+  model: string;
+  state: DeploymentState;
+  cooling_until?: string;
+  cooling_class?: string;
+  chaos?: ChaosState;
+}
+
+export interface Deployments {
+  offline: boolean;
+  offline_since?: string;
+  local_model?: string;
+  deployments: Deployment[];
+}
+
+export interface ChaosResult {
+  deployment: string;
+  mode: ChaosMode | 'off';
+  until: string;
+}
+
+// ---- /api/v1/spend
+
+export interface Spend {
+  today_usd: number;
+  month_usd: number;
+  today_requests: number;
+  month_requests: number;
+}
+
+export type BudgetScope = 'global' | 'provider' | 'group';
+export type OnExceed = 'block' | 'downgrade';
+
+export interface BudgetStatus {
+  scope: BudgetScope;
+  name: string;
+  period: 'daily' | 'monthly';
+  limit_usd: number;
+  spent_usd: number;
+  on_exceed: OnExceed;
+}
+
+export interface SpendReport extends Spend {
+  day: string;
+  month: string;
+  unpriced_today: number;
+  unpriced_month: number;
+  in_flight_usd: number;
+  by_provider: Record<string, Spend>;
+  by_group: Record<string, Spend>;
+  by_deployment: Record<string, Spend>;
+  budgets: BudgetStatus[];
+}
+
+// ---- /api/v1/requests
+
+export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS' | 'STALE' | '';
+
+export interface Attempt {
+  deployment: string;
+  provider: string;
+  group: string;
+  reason: string;
+  /** Why the attempt failed; "" for the attempt that answered. */
+  class?: string;
+  status: number;
+  ms: number;
+}
+
+export interface RequestRecord {
+  id: string;
+  time: string;
+  group: string;
+  stream: boolean;
+  status: number;
+  total_ms: number;
+  cache?: CacheOutcome;
+  tier?: string;
+  tags?: string[];
+  groups?: string[];
+  degraded?: string;
+  /** Absent when the price is unknown. */
+  cost_usd?: number;
+  attempts: Attempt[];
+  error?: string;
+}
+
+// ---- /api/v1/keys
+
+export interface KeyState {
+  name: string;
+  keychain: 'set' | 'missing' | 'unavailable';
+  env?: string;
+  env_set: boolean;
+  deployments: string[];
+  failing: boolean;
+}
+
+export interface KeyTestEntry {
+  deployment: string;
+  ok: boolean;
+  class?: string;
+  message?: string;
+}
+
+export interface KeyTest {
+  name: string;
+  ok: boolean;
+  results: KeyTestEntry[];
+}
+
+// ---- /api/v1/stats
+
+export type GatewayStatus = 'online' | 'offline' | 'degraded';
+
+export interface SeriesPoint {
+  t: string;
+  requests: number;
+  errors: number;
+  failovers: number;
+  cache_hits: number;
+}
+
+export interface DeploymentStats {
+  requests: number;
+  errors: number;
+  errors_by_class: Record<string, number>;
+  error_rate: number;
+  p50_ms: number;
+  p95_ms: number;
+}
+
+export interface CacheStats {
+  enabled: boolean;
+  hits: number;
+  misses: number;
+  stale_hits: number;
+  hit_rate: number;
+  saved_usd: number;
+  entries: number;
+  bytes: number;
+}
+
+export interface Stats {
+  version: number;
+  now: string;
+  started_at: string;
+  endpoint: string;
+  status: GatewayStatus;
+  status_reason?: string;
+  requests_per_minute: number;
+  requests_total: number;
+  errors_total: number;
+  failovers_total: number;
+  failovers_24h: number;
+  cache: CacheStats;
+  series: SeriesPoint[];
+  deployments: Record<string, DeploymentStats>;
+}
+
+// ---- /api/v1/cache
+
+export interface CacheInfo {
+  enabled: boolean;
+  path: string;
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  stale_hits: number;
+  saved_usd: number;
+  ttl_seconds: number;
+  max_bytes: number;
+}
+
+// ---- /api/v1/settings
+
+export interface BudgetSetting {
+  scope: BudgetScope;
+  name: string;
+  daily_usd: number;
+  monthly_usd: number;
+  on_exceed: OnExceed;
+}
+
+/** What PUT /api/v1/settings takes (every field required). */
+export interface SettingsBody {
+  listen: string;
+  offline: { enabled: boolean; ollama_host: string; model: string };
+  cache: { enabled: boolean; ttl_seconds: number; max_mb: number };
+  budgets: BudgetSetting[];
+}
+
+export interface Settings extends SettingsBody {
+  path: string;
+  listening_on: string;
+}
+
+export interface SettingsSaved {
+  settings: Settings;
+  restart_required: boolean;
+}
+
+// ---- /api/v1/app
+
+export interface AppInfo {
+  version: string;
+  desktop: boolean;
+  endpoint: string;
+  autostart: { supported: boolean; enabled: boolean };
+}
