@@ -1,58 +1,102 @@
-# Detour's build. `make run` runs the gateway, `make test` runs every test;
+# Detour's build. `make run` runs Detour, `make test` runs every test;
 # both install what they need on a fresh Debian/Ubuntu machine.
 
 GO      ?= go
+NPM     ?= npm
 BIN     := bin/detour
+DESKTOP := build/bin/detour
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-# Debian packages the tests need, keyed by a command each provides.
-TEST_DEPS := dbus-run-session:dbus gnome-keyring-daemon:gnome-keyring
+# Debian packages, each keyed by a file or command that shows it is there.
+# The desktop window (Wails on WebKitGTK 4.1):
+DESKTOP_DEPS := /usr/include/gtk-3.0/gtk/gtk.h:libgtk-3-dev \
+	/usr/include/webkitgtk-4.1/webkit2/webkit2.h:libwebkit2gtk-4.1-dev pkg-config:pkg-config
+# The tests: the real keychain, the browser, the window under Xvfb.
+TEST_DEPS := dbus-run-session:dbus gnome-keyring-daemon:gnome-keyring chromium:chromium \
+	Xvfb:xvfb import:imagemagick xdotool:xdotool $(DESKTOP_DEPS)
 
-.PHONY: all build run serve test unit keyring-test lint bench deps clean
+.PHONY: all build desktop frontend run serve test lint unit frontend-test e2e keyring-test desktop-test bench \
+	deps desktop-deps node-deps clean
 
 all: build
 
-## build: compile the detour binary to bin/detour
-build:
+## build: the headless-capable binary bin/detour (no window; detour serve, the dashboard at /ui/)
+build: frontend
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 
-## run: build and run Detour (headless `detour serve` until the desktop window lands)
-run: serve
+## desktop: the desktop app build/bin/detour (Wails window + gateway)
+desktop: frontend desktop-deps
+	$(GO) tool wails build -tags webkit2_41 -s -skipbindings -m -trimpath -ldflags '$(LDFLAGS)' -o detour
 
-## serve: build and run `detour serve` on 127.0.0.1:4000
+## frontend: build the dashboard into frontend/dist (embedded by go build)
+frontend: node-deps
+	cd frontend && $(NPM) run build
+
+## run: build and open the desktop app; with no display it runs headless and prints the dashboard URL
+run: desktop
+	./$(DESKTOP)
+
+## serve: build and run `detour serve` (headless) on 127.0.0.1:4000
 serve: build
 	./$(BIN) serve
 
-## test: every test: lint, unit and integration tests under -race, the real keychain test
-test: deps lint unit keyring-test
-
-unit:
-	$(GO) test -race -count=1 ./...
-
-## keyring-test: the keystore against a real Secret Service (gnome-keyring on a private D-Bus)
-keyring-test: deps
-	bash .ci/keyring-test.sh
+## test: every test: lint, frontend units, Go units under -race, the page in Chromium, the real keychain, the window under Xvfb
+test: deps lint frontend-test unit e2e keyring-test desktop-test
 
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
+## frontend-test: type-check, unit-test (vitest) and build the dashboard
+frontend-test: node-deps
+	cd frontend && $(NPM) test && $(NPM) run build
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+## e2e: the dashboard of a real `detour serve` in Chromium (Playwright), screenshots in frontend/test-results
+e2e: frontend
+	DETOUR_E2E=1 $(GO) test -count=1 -run TestDashboardInBrowser .
+
+## keyring-test: the keystore against a real Secret Service (gnome-keyring on a private D-Bus)
+keyring-test: deps
+	bash .ci/keyring-test.sh
+
+## desktop-test: the Wails build under Xvfb: window up, screenshot not blank, gateway answers, clean quit
+desktop-test: desktop
+	bash .ci/desktop-test.sh $(DESKTOP)
+
 ## bench: benchmarks, including the latency the proxy adds (added-p50-µs, added-p99-µs)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5000x -count 1 ./...
 
-## deps: install the Debian packages the tests need, when missing
-deps:
-	@missing=""; for dep in $(TEST_DEPS); do \
-		command -v "$${dep%%:*}" >/dev/null 2>&1 || missing="$$missing $${dep##*:}"; \
+# apt-install the packages of $(1) whose file or command is missing.
+define apt_install
+	@missing=""; for dep in $(1); do \
+		what="$${dep%%:*}"; \
+		case "$$what" in /*) [ -e "$$what" ] ;; *) command -v "$$what" >/dev/null 2>&1 ;; esac || missing="$$missing $${dep##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+## deps: install the Debian packages the tests need, when missing
+deps:
+	$(call apt_install,$(TEST_DEPS))
+
+desktop-deps:
+	$(call apt_install,$(DESKTOP_DEPS))
+
+## node-deps: the dashboard's npm packages, as locked in frontend/package-lock.json
+node-deps:
+	@command -v $(NPM) >/dev/null || { echo "Node.js 20.19+ with npm is required (https://nodejs.org)" >&2; exit 1; }
+	@if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then \
+		cd frontend && $(NPM) ci --no-audit --no-fund; fi
 
 clean:
-	rm -rf bin
+	rm -rf bin build/bin frontend/dist/assets frontend/dist/index.html frontend/test-results

@@ -7,50 +7,129 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 
 	"github.com/detour-gateway/detour/app"
+	"github.com/detour-gateway/detour/autostart"
 	"github.com/detour-gateway/detour/config"
 )
 
-func (c *cli) serve(ctx context.Context, args []string) error {
-	flags := c.newFlags("serve", "serve [--config FILE] [--addr HOST:PORT]")
-	cfgPath := flags.String("config", "", "config file (default $DETOUR_CONFIG, else <user config dir>/detour/config.yaml)")
-	addr := flags.String("addr", "", "listen address (default detour.listen from the config, else "+config.DefaultListen+")")
+// gatewayFlags are the options `detour serve` and the desktop app share.
+type gatewayFlags struct {
+	config, addr string
+	// hidden starts the desktop app without its window (desktop only).
+	hidden bool
+}
+
+// parseGatewayFlags parses the gateway's flags; with desktop, --hidden too.
+// synopsis follows "detour " in the usage line.
+func (c *cli) parseGatewayFlags(name, synopsis string, args []string, desktop bool) (gatewayFlags, error) {
+	var f gatewayFlags
+	flags := c.newFlags(name, synopsis)
+	flags.StringVar(&f.config, "config", "", "config file (default $DETOUR_CONFIG, else <user config dir>/detour/config.yaml)")
+	flags.StringVar(&f.addr, "addr", "", "listen address (default detour.listen from the config, else "+config.DefaultListen+")")
+	if desktop {
+		flags.BoolVar(&f.hidden, "hidden", false, "start without showing the window, as on login")
+	}
 	if err := parseFlags(flags, args); err != nil {
-		return err
+		return f, err
 	}
 	if flags.NArg() > 0 {
-		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, flags.Args())
+		return f, fmt.Errorf("%w: %s takes no arguments, got %q", errUsage, name, flags.Args())
 	}
-	log := slog.New(slog.NewTextHandler(c.stderr, nil))
-	cfg, err := c.loadConfig(*cfgPath, true, log)
+	return f, nil
+}
+
+func (c *cli) serve(ctx context.Context, args []string) error {
+	f, err := c.parseGatewayFlags("serve", "serve [--config FILE] [--addr HOST:PORT]", args, false)
 	if err != nil {
 		return err
+	}
+	gw, err := c.openGateway(f, c.logger(), app.Options{})
+	if err != nil {
+		return err
+	}
+	return gw.run(ctx)
+}
+
+// logger returns the logger of serve and the desktop app: text on stderr.
+func (c *cli) logger() *slog.Logger { return slog.New(slog.NewTextHandler(c.stderr, nil)) }
+
+// gateway is a gateway ready to serve: config loaded, listener bound.
+type gateway struct {
+	*app.Gateway
+	cfg *config.Config
+	ln  net.Listener
+	log *slog.Logger
+}
+
+// openGateway loads the config that f names, builds the gateway with o
+// (filling in keys, logger, version and, unless set, the start-on-login
+// entry) and binds its listener.
+func (c *cli) openGateway(f gatewayFlags, log *slog.Logger, o app.Options) (*gateway, error) {
+	cfg, err := c.loadConfig(f.config, true, log)
+	if err != nil {
+		return nil, err
 	}
 	listen := cfg.Detour.Listen
-	if *addr != "" {
-		listen = *addr
+	if f.addr != "" {
+		listen = f.addr
 	}
-	gw, err := app.New(cfg, app.Options{Keys: c.keys, Getenv: c.getenv, Logger: log})
+	o.Keys, o.Getenv, o.Logger, o.Version = c.keys, c.getenv, log, buildVersion()
+	if o.Autostart == nil {
+		o.Autostart = autostartEntry(f)
+	}
+	gw, err := app.New(cfg, o)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another Detour running? pick another with --addr)", listen, err)
+		gw.Close()
+		return nil, fmt.Errorf("listen on %s: %w (is another Detour running? pick another with --addr)", listen, err)
 	}
-	log.Info("Detour is serving", "url", "http://"+ln.Addr().String()+"/v1", "config", cfg.Path,
-		"model_groups", len(cfg.Groups()), "deployments", len(cfg.Models))
+	return &gateway{Gateway: gw, cfg: cfg, ln: ln, log: log}, nil
+}
+
+// url returns the gateway's base URL, http://HOST:PORT.
+func (g *gateway) url() string { return "http://" + g.ln.Addr().String() }
+
+// run serves until ctx is done, reloading the config when its file
+// changes, then closes the gateway.
+func (g *gateway) run(ctx context.Context) error {
+	g.log.Info("Detour is serving", "url", g.url()+"/v1", "dashboard", g.url()+"/ui/", "config", g.cfg.Path,
+		"model_groups", len(g.cfg.Groups()), "deployments", len(g.cfg.Models))
 	go func() {
-		if err := gw.WatchConfig(ctx, cfg.Path, nil); err != nil {
-			log.Warn("config changes will need a restart", "err", err)
+		if err := g.WatchConfig(ctx, g.cfg.Path, nil); err != nil {
+			g.log.Warn("config changes will need a restart", "err", err)
 		}
 	}()
-	err = gw.Serve(ctx, ln)
-	if cerr := gw.Close(); cerr != nil && err == nil {
+	err := g.Serve(ctx, g.ln)
+	if cerr := g.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close the cache: %w", cerr)
 	}
 	return err
+}
+
+// autostartEntry is the start-on-login entry the dashboard toggles: this
+// binary as the desktop app, started hidden, with the same --config and
+// --addr. Nil (no toggle) when the binary's path is unknown.
+func autostartEntry(f gatewayFlags) autostart.Entry {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	args := []string{"--hidden"}
+	if f.config != "" {
+		if abs, err := filepath.Abs(f.config); err == nil {
+			args = append(args, "--config", abs)
+		}
+	}
+	if f.addr != "" {
+		args = append(args, "--addr", f.addr)
+	}
+	return autostart.New("Detour", exe, args...)
 }
 
 // loadConfig resolves the config path (flag, then $DETOUR_CONFIG, then the

@@ -2,6 +2,7 @@
 // localhost that routes each request across cloud providers, retries and
 // fails over, and keeps API keys in the OS keychain.
 //
+//	detour [--hidden] [--config FILE] [--addr HOST:PORT]   open the window, run the gateway
 //	detour serve [--config FILE] [--addr HOST:PORT]   run the gateway headless
 //	detour config check [FILE]                        validate a config file
 //	detour keys set NAME | list | rm NAME             manage keys in the OS keychain
@@ -29,6 +30,9 @@ var version = ""
 const usage = `Detour: an OpenAI-compatible LLM gateway on localhost.
 
 Usage:
+  detour [--hidden] [--config FILE] [--addr HOST:PORT]
+                                                    open the dashboard window and run the gateway;
+                                                    --hidden starts with no window, as on login
   detour serve [--config FILE] [--addr HOST:PORT]   run the gateway headless
   detour config check [FILE]                        validate a config file
   detour keys set NAME                              store a key (read from stdin) in the OS keychain
@@ -38,7 +42,6 @@ Usage:
   detour version                                    print the version
 
 Run 'detour COMMAND --help' for a command's options.
-Until the desktop window lands, 'detour' with no command runs 'detour serve'.
 `
 
 // cli is one run of the command line, with its world injected for tests.
@@ -66,11 +69,13 @@ var errUsage = errors.New("usage")
 // run executes args and returns the exit status: 0 ok, 1 failure, 2 usage.
 func (c *cli) run(ctx context.Context, args []string) int {
 	var err error
-	cmd := "serve"
-	if len(args) > 0 {
+	cmd := "" // no command, or only flags: the desktop app
+	if len(args) > 0 && !isDesktopFlag(args[0]) {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
+	case "":
+		err = c.desktop(ctx, args)
 	case "serve":
 		err = c.serve(ctx, args)
 	case "config":
@@ -96,6 +101,16 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.stderr, "detour:", err)
 		return 1
 	}
+}
+
+// isDesktopFlag reports whether arg, the first argument, is a flag of the
+// desktop app rather than a command (--help and --version are commands).
+func isDesktopFlag(arg string) bool {
+	switch arg {
+	case "-h", "--help", "--version":
+		return false
+	}
+	return len(arg) > 1 && arg[0] == '-'
 }
 
 // trimUsage drops the errUsage prefix from a usage error's message.

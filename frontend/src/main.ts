@@ -1,3 +1,4 @@
+import './lib/locale'; // first: uPlot reads navigator.language as it loads
 import { mount } from 'svelte';
 import 'uplot/dist/uPlot.min.css';
 import './app.css';
