@@ -138,3 +138,23 @@ func TestWait(t *testing.T) {
 		t.Errorf("Wait past max = %d, want %d", got, v)
 	}
 }
+
+func BenchmarkRecord(b *testing.B) {
+	r := New(nil)
+	req := Request{Status: 200, Failover: true, Attempts: []Attempt{failed("a", "rate_limit"), ok("b", 120)}}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Record(req)
+	}
+}
+
+func BenchmarkSnapshot(b *testing.B) {
+	r := New(nil)
+	for i := range 1000 {
+		r.Record(Request{Status: 200, Attempts: []Attempt{ok(string(rune('a'+i%8)), i)}})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Snapshot(60)
+	}
+}
