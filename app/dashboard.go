@@ -70,16 +70,19 @@ func (s settingsStore) SaveSettings(ctx context.Context, in server.Settings) ([]
 	if err := writeFileAtomic(path, out); err != nil {
 		return nil, err
 	}
-	cfg.Path = g.config.Load().Path
+	prev := g.config.Load()
+	cfg.Path = prev.Path
 	if err := g.Reload(cfg); err != nil {
 		return nil, fmt.Errorf("the settings were saved to %s but could not be applied: %w", path, err)
 	}
 	g.opts.Logger.Info("settings saved from the dashboard", "file", path)
 	var restart []string
-	if listening := g.listening(); listening != "" && listening != cfg.Detour.Listen || listening == "" && cfg.Detour.Listen != g.startCfg.Detour.Listen {
+	// A new listen address waits for a restart, unless it is where the
+	// gateway listens already (--addr can differ from the file).
+	if cfg.Detour.Listen != prev.Detour.Listen && cfg.Detour.Listen != g.listening() {
 		restart = append(restart, "listen")
 	}
-	if c, was := cfg.Detour.Cache, g.startCfg.Detour.Cache; c.Enabled != was.Enabled || c.TTL != was.TTL || c.MaxBytes != was.MaxBytes {
+	if cfg.Detour.Cache.Enabled != g.startCfg.Detour.Cache.Enabled { // ttl and max_bytes apply at once
 		restart = append(restart, "cache")
 	}
 	return restart, nil

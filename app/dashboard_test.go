@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/detour-gateway/detour/app"
@@ -168,6 +169,35 @@ func TestStatsCountFailoversAndCacheHits(t *testing.T) {
 	}
 }
 
+// TestStatsSurviveARestart: the chart and the failovers of the last day
+// come back from the request log; the totals since start begin at zero.
+func TestStatsSurviveARestart(t *testing.T) {
+	bad := openaitest.New(t, openaitest.Reply{Status: http.StatusServiceUnavailable, Body: overloaded})
+	good := openaitest.New(t)
+	yaml := failoverConfig(bad, good) + "detour:\n  request_log: {path: " + filepath.Join(t.TempDir(), "requests.db") + "}\n"
+	first := serve(t, yaml, app.Options{}, false)
+	gw := &gateway{url: first.url, gw: first.gw}
+	gw.client = openai.NewClient(option.WithBaseURL(first.url), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	ask(t, gw, params("main"), false)
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := serve(t, yaml, app.Options{}, false)
+	var s statsAnswer
+	apiCall(t, "GET", strings.TrimSuffix(second.url, "/v1")+"/api/v1/stats", nil, &s)
+	if s.Failovers24h != 1 || s.FailoversTotal != 0 || s.RequestsTotal != 0 {
+		t.Errorf("after a restart: failovers 24h %d, since start %d, requests since start %d; want 1, 0, 0", s.Failovers24h, s.FailoversTotal, s.RequestsTotal)
+	}
+	n := 0
+	for _, p := range s.Series {
+		n += p.Requests
+	}
+	if n != 1 {
+		t.Errorf("the series holds %d requests after the restart, want 1", n)
+	}
+}
+
 func itoa(v uint64) string { return strings.TrimSpace(string(must(json.Marshal(v)))) }
 
 func must[T any](v T, err error) T {
@@ -178,13 +208,13 @@ func must[T any](v T, err error) T {
 }
 
 // settingsGateway serves yaml from a real file, as detour serve does.
-func settingsGateway(t *testing.T, yaml string) (root, path string, gw *served) {
+func settingsGateway(t *testing.T, yaml string, withCache bool) (root, path string, gw *served) {
 	t.Helper()
 	path = filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	s := serve(t, yaml, app.Options{}, false)
+	s := serve(t, yaml, app.Options{}, withCache)
 	// serve parsed the text; point the gateway at the file.
 	cfg, _, err := config.Load(path)
 	if err != nil {
@@ -217,7 +247,7 @@ type settings struct {
 func TestSettingsSaveThroughTheConfig(t *testing.T) {
 	up := openaitest.New(t)
 	yaml := "# my config\nmodel_list:\n" + priced(up, "main", "gpt-4o") + "detour:\n  listen: 127.0.0.1:4000 # keep this comment\n"
-	root, path, _ := settingsGateway(t, yaml)
+	root, path, _ := settingsGateway(t, yaml, false)
 
 	var s settings
 	apiCall(t, "GET", root+"/api/v1/settings", nil, &s)
@@ -301,6 +331,27 @@ func TestSettingsSaveThroughTheConfig(t *testing.T) {
 	apiCall(t, "GET", root+"/api/v1/spend", nil, &sp)
 	if len(sp.Budgets) != 1 || sp.Budgets[0].Scope != "group" || sp.Budgets[0].Name != "main" || sp.Budgets[0].Period != "daily" || sp.Budgets[0].LimitUSD != 2.5 {
 		t.Errorf("spend budgets = %+v", sp.Budgets)
+	}
+}
+
+func TestSettingsCacheLimitsApplyAtOnce(t *testing.T) {
+	root, _, _ := settingsGateway(t, "model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\n", true)
+	var m map[string]any
+	apiCall(t, "GET", root+"/api/v1/settings", nil, &m)
+	m["cache"] = map[string]any{"enabled": true, "ttl_seconds": 120, "max_mb": 64}
+	var saved struct {
+		Restart []string `json:"restart"`
+	}
+	if st := apiCall(t, "PUT", root+"/api/v1/settings", m, &saved); st != 200 || len(saved.Restart) != 0 {
+		t.Fatalf("save: %d, restart %v; want 200 and nothing waiting for a restart", st, saved.Restart)
+	}
+	var info struct {
+		TTLSeconds int64 `json:"ttl_seconds"`
+		MaxBytes   int64 `json:"max_bytes"`
+	}
+	apiCall(t, "GET", root+"/api/v1/cache", nil, &info)
+	if info.TTLSeconds != 120 || info.MaxBytes != 64<<20 {
+		t.Errorf("cache after the save = %+v; want ttl 120 s, 64 MiB", info)
 	}
 }
 

@@ -153,14 +153,18 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g.router.Store(r)
 	g.cache = openCache(cfg.Detour.Cache, o)
 	g.requests = openRequestLog(cfg.Detour.RequestLog, o)
+	g.restoreStats()
 	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes,
 		Config: g.ConfigState, Admin: admin{g}, Keys: keys{g}, Stats: g.stats, Settings: settingsStore{g},
 		App:       server.App{Version: o.Version, Desktop: o.Quit != nil, Autostart: o.Autostart, Quit: o.Quit},
 		Listening: g.listening, Dashboard: frontend.Dist()}
 	if g.cache != nil {
 		sopts.Cache, sopts.CacheAdmin = g.cache, g.cache
-		sopts.CacheInfo = server.CacheInfo{TTL: cfg.Detour.Cache.TTL, MaxBytes: cfg.Detour.Cache.MaxBytes}
-		sopts.CacheInfo.Path, _ = CachePath(cfg.Detour.Cache)
+		path, _ := CachePath(cfg.Detour.Cache)
+		sopts.CacheInfo = func() server.CacheInfo {
+			c := g.config.Load().Detour.Cache
+			return server.CacheInfo{Path: path, TTL: c.TTL, MaxBytes: c.MaxBytes}
+		}
 	}
 	if g.requests != nil {
 		sopts.RequestLog, sopts.LogPrompts = g.requests, cfg.Detour.RequestLog.Prompts
@@ -266,6 +270,30 @@ func (g *Gateway) Handler() http.Handler { return g.api }
 // under its own scheme and host, so the browser guards of Handler do not
 // apply (no other page can reach this handler).
 func (g *Gateway) InProcessHandler() http.Handler { return g.api.InProcess() }
+
+// restoreStats puts the last day of the request log back into the
+// dashboard's numbers, so a restart does not blank the chart and the
+// failovers of the last 24 hours (as far back as the log keeps).
+func (g *Gateway) restoreStats() {
+	if g.requests == nil {
+		return
+	}
+	n := g.config.Load().Detour.RequestLog.Keep
+	if n <= 0 {
+		n = requestlog.DefaultKeep
+	}
+	recs, err := g.requests.Recent(n)
+	if err != nil {
+		g.opts.Logger.Warn("the dashboard's numbers start at zero: the request log could not be read", "err", err)
+		return
+	}
+	since := g.opts.Clock.Now().Add(-stats.Window)
+	for i := len(recs) - 1; i >= 0; i-- { // oldest first
+		if recs[i].Time.After(since) {
+			g.stats.Restore(server.StatsRequest(recs[i]))
+		}
+	}
+}
 
 // listening returns the address Serve listens on, "" before it does.
 func (g *Gateway) listening() string {
@@ -531,16 +559,22 @@ func NewHTTPClient() *http.Client {
 // Reload makes cfg the config in use: new requests route with it, while
 // requests in flight finish on the router they started with. Cooldown
 // state carries over for every deployment whose id did not change.
-// Settings read only at start (detour.listen, max_body_bytes, cache) keep
-// their old values until a restart, with a warning.
+// Settings read only at start (detour.listen, max_body_bytes, and the
+// cache's enabled, path and stale_ttl) keep their old values until a
+// restart, with a warning; the cache's ttl and max_bytes apply at once.
 func (g *Gateway) Reload(cfg *config.Config) error {
 	prev := g.config.Load()
 	r, err := g.buildRouter(cfg, g.router.Load())
 	if err != nil {
 		return err
 	}
-	if prev.Detour.Listen != cfg.Detour.Listen || prev.Detour.MaxBodyBytes != cfg.Detour.MaxBodyBytes || prev.Detour.Cache != cfg.Detour.Cache {
-		g.opts.Logger.Warn("config: the detour section changed; listen, max_body_bytes and cache take effect after a restart")
+	pc, nc := prev.Detour.Cache, cfg.Detour.Cache
+	if prev.Detour.Listen != cfg.Detour.Listen || prev.Detour.MaxBodyBytes != cfg.Detour.MaxBodyBytes ||
+		pc.Enabled != nc.Enabled || pc.Path != nc.Path || pc.StaleTTL != nc.StaleTTL {
+		g.opts.Logger.Warn("config: the detour section changed; listen, max_body_bytes and cache enabled, path and stale_ttl take effect after a restart")
+	}
+	if g.cache != nil && (pc.TTL != nc.TTL || pc.MaxBytes != nc.MaxBytes) {
+		g.cache.SetLimits(nc.TTL, nc.MaxBytes)
 	}
 	if g.ledger != nil {
 		c, err := newChecker(cfg.Detour.Budgets, g.ledger)

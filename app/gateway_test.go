@@ -102,7 +102,9 @@ func serve(t testing.TB, yaml string, o app.Options, withCache bool) *served {
 		t.Fatalf("config: %v", err)
 	}
 	cfg.Detour.Cache.Enabled = withCache
-	cfg.Detour.RequestLog.Path = filepath.Join(t.TempDir(), "requests.db")
+	if cfg.Detour.RequestLog.Path == "" {
+		cfg.Detour.RequestLog.Path = filepath.Join(t.TempDir(), "requests.db")
+	}
 	if cfg.Detour.SpendPath == "" {
 		cfg.Detour.SpendPath = filepath.Join(t.TempDir(), "spend.db")
 	}

@@ -85,6 +85,10 @@ type Cache struct {
 	// Totals as of the writer's last commit.
 	bytes, entries atomic.Int64
 
+	// ttl and maxBytes are Options.TTL and Options.MaxBytes, changed by
+	// SetLimits while the cache is in use.
+	ttl, maxBytes atomic.Int64
+
 	events chan event    // to the writer
 	kick   chan struct{} // counters changed: the writer should commit soon
 	stop   chan struct{} // closed by Close
@@ -106,6 +110,8 @@ func newCache(db *bolt.DB, o Options, st persisted, h hooks) *Cache {
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
+	c.ttl.Store(int64(o.TTL))
+	c.maxBytes.Store(o.MaxBytes)
 	c.hits.Store(st.hits)
 	c.misses.Store(st.misses)
 	c.staleHits.Store(st.staleHits)
@@ -207,12 +213,12 @@ func (c *Cache) Put(key [32]byte, value []byte, ttl time.Duration, saved float64
 	if c.closed.Load() {
 		return
 	}
-	if int64(len(value))+keyLen > c.opt.MaxBytes || uint64(len(value)) > math.MaxUint32 {
+	if int64(len(value))+keyLen > c.maxBytes.Load() || uint64(len(value)) > math.MaxUint32 {
 		c.opt.Logger.Debug("cache: value larger than the cache, not stored", "bytes", len(value))
 		return
 	}
 	if ttl <= 0 {
-		ttl = c.opt.TTL
+		ttl = time.Duration(c.ttl.Load())
 	}
 	now := c.opt.Clock.Now().UnixNano()
 	c.enqueue(event{
@@ -223,6 +229,22 @@ func (c *Cache) Put(key [32]byte, value []byte, ttl time.Duration, saved float64
 		saved:   saved,
 		value:   append(make([]byte, 0, len(value)), value...),
 	})
+}
+
+// SetLimits changes Options.TTL and Options.MaxBytes of a cache in use
+// (zero or negative: their defaults). The TTL applies to the next Puts;
+// entries already stored keep their expiry. A smaller size evicts at the
+// writer's next commit.
+func (c *Cache) SetLimits(ttl time.Duration, maxBytes int64) {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	c.ttl.Store(int64(ttl))
+	c.maxBytes.Store(maxBytes)
+	c.kickWriter()
 }
 
 // Flush waits until everything queued before it (Puts, access times,

@@ -166,3 +166,37 @@ func TestEvictionSurvivesReopen(t *testing.T) {
 		}
 	}
 }
+
+// TestSetLimits: a smaller cap evicts down to 90% of it at the next
+// commit, and a new TTL applies to the Puts after it.
+func TestSetLimits(t *testing.T) {
+	const size = keyLen + 1000
+	c, clk := openTestCache(t, filepath.Join(t.TempDir(), "cache.db"), Options{MaxBytes: 100 * size, TTL: time.Hour}, hooks{})
+	value := func(i int) []byte { return append(testValue(i)[:8], make([]byte, 992)...) }
+	for i := range 10 {
+		c.Put(testKey(i), value(i), 0, 0)
+		clk.Advance(time.Second)
+	}
+	mustFlush(t, c)
+
+	c.SetLimits(time.Minute, 5*size)
+	mustFlush(t, c)
+	if s := mustStats(t, c); s.Entries != 4 || s.Bytes != 4*size {
+		t.Errorf("after the cap went down to 5 entries: Entries, Bytes = %d, %d; want 4, %d (90%% of the cap)", s.Entries, s.Bytes, 4*size)
+	}
+	for i := range 6 {
+		if _, err := c.Get(testKey(i), 0, false); err == nil {
+			t.Errorf("entry %d, among the least recently used, survived", i)
+		}
+	}
+
+	c.Put(testKey(20), value(20), 0, 0)
+	mustFlush(t, c)
+	e, err := c.Get(testKey(20), 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Expires.Sub(e.Stored); got != time.Minute {
+		t.Errorf("a Put after SetLimits lives %v, want the new TTL of 1m", got)
+	}
+}

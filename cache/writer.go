@@ -241,10 +241,11 @@ func (w *writer) maintain() {
 			break
 		}
 	}
-	if w.bytes <= o.MaxBytes {
+	limit := w.c.maxBytes.Load()
+	if w.bytes <= limit {
 		return
 	}
-	target := o.MaxBytes / 10 * 9
+	target := limit / 10 * 9
 	for w.bytes > target {
 		n, err := w.evictTx(func(s *store, limit int) (int, error) {
 			return s.evictLRU(target, limit)

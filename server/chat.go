@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/requestlog"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/spend"
@@ -274,32 +275,37 @@ func (s *Server) logExchange(ex *exchange) {
 		level = slog.LevelWarn
 	}
 	s.opts.Logger.LogAttrs(context.Background(), level, "request", attrs...)
-	if s.opts.RequestLog != nil && ex.group != "" {
-		s.opts.RequestLog.Add(s.record(ex))
+	if ex.group == "" || s.opts.RequestLog == nil && s.opts.Stats == nil {
+		return
 	}
-	if s.opts.Stats != nil && ex.group != "" {
-		s.opts.Stats.Record(statsRequest(ex))
+	rec := s.record(ex)
+	if s.opts.RequestLog != nil {
+		s.opts.RequestLog.Add(rec)
+	}
+	if s.opts.Stats != nil {
+		sr := StatsRequest(rec)
+		sr.Time = time.Time{} // now, by the recorder's clock
+		s.opts.Stats.Record(sr)
 	}
 }
 
-// statsRequest is what the dashboard counts of an exchange. A failover is
-// an answer from another deployment than the first one tried (a retry on
-// the same one is not), the local tier included; a stream cut after it
-// started counts as an error.
-func statsRequest(ex *exchange) stats.Request {
-	r := stats.Request{Status: ex.status, CacheHit: ex.cache == cacheHit} // timed by the recorder's clock
-	if ex.err != nil && r.Status < 400 {
-		r.Status = http.StatusBadGateway
+// StatsRequest is what the dashboard counts of a request's trace. A
+// failover is an answer from another deployment than the first one tried
+// (a retry on the same one is not), the local tier included; a stream cut
+// after it started counts as an error.
+func StatsRequest(r requestlog.Record) stats.Request {
+	sr := stats.Request{Time: r.Time, Status: r.Status, CacheHit: r.Cache == cacheHit}
+	if r.Error != "" && sr.Status < 400 {
+		sr.Status = http.StatusBadGateway
 	}
-	if tr := ex.trace; tr != nil {
-		for _, a := range tr.Attempts {
-			r.Attempts = append(r.Attempts, stats.Attempt{Deployment: a.Deployment.ID, Class: string(a.Class), Duration: a.Duration})
-		}
-		if d := tr.Answered; d != nil && len(tr.Attempts) > 0 && (d.ID != tr.Attempts[0].Deployment.ID || tr.Degraded != "") {
-			r.Failover = true
-		}
+	for _, a := range r.Attempts {
+		sr.Attempts = append(sr.Attempts, stats.Attempt{Deployment: a.Deployment, Class: a.Class, Duration: time.Duration(a.MS) * time.Millisecond})
 	}
-	return r
+	if n := len(r.Attempts); n > 0 && sr.Status < 400 {
+		last := r.Attempts[n-1]
+		sr.Failover = last.Class == "" && (r.Degraded != "" || last.Deployment != r.Attempts[0].Deployment)
+	}
+	return sr
 }
 
 // formatAttempts renders attempts as "deployment class status ms" joined by

@@ -150,7 +150,10 @@ func (s *Server) cacheInfo(w http.ResponseWriter, r *http.Request) {
 		writeError(w, serverError("the cache could not be read: "+err.Error()))
 		return
 	}
-	info := s.opts.CacheInfo
+	var info CacheInfo
+	if s.opts.CacheInfo != nil {
+		info = s.opts.CacheInfo()
+	}
 	writeJSON(w, answer{Enabled: true, Path: info.Path, Entries: cs.Entries, Bytes: cs.Bytes, Hits: cs.Hits, Misses: cs.Misses,
 		StaleHits: cs.StaleHits, SavedUSD: cs.SavedUSD, TTLSeconds: int64(info.TTL / time.Second), MaxBytes: info.MaxBytes})
 }

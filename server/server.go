@@ -68,7 +68,7 @@ type Options struct {
 	// CacheAdmin and CacheInfo serve /api/v1/cache. Nil means the cache
 	// is off.
 	CacheAdmin CacheAdmin
-	CacheInfo  CacheInfo
+	CacheInfo  func() CacheInfo
 	// Settings serves /api/v1/settings. Nil means not served.
 	Settings SettingsStore
 	// App describes the program hosting the gateway, for /api/v1/app.

@@ -133,14 +133,23 @@ func New(now func() time.Time) *Recorder {
 	return &Recorder{now: now, version: 1, changed: make(chan struct{}), deps: map[string]*deployment{}}
 }
 
-// Record adds a finished request.
-func (r *Recorder) Record(req Request) {
+// Record adds a finished request; a zero Time means now.
+func (r *Recorder) Record(req Request) { r.add(req, true) }
+
+// Restore adds a request from before this process started, read back from
+// the request log: it counts in the series, the last day and the
+// deployments' numbers, but not in the totals since start.
+func (r *Recorder) Restore(req Request) { r.add(req, false) }
+
+func (r *Recorder) add(req Request, sinceStart bool) {
 	if req.Time.IsZero() {
 		req.Time = r.now()
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.total.add(req)
+	if sinceStart {
+		r.total.add(req)
+	}
 	at(r.minute[:], req.Time.Unix()/60).add(req)
 	at(r.second[:], req.Time.Unix()).add(req)
 	for _, a := range req.Attempts {

@@ -158,3 +158,15 @@ func BenchmarkSnapshot(b *testing.B) {
 		r.Snapshot(60)
 	}
 }
+
+func TestRestoreSkipsTheTotals(t *testing.T) {
+	r := New(func() time.Time { return t0 })
+	r.Restore(Request{Time: t0.Add(-time.Hour), Status: 200, Failover: true, Attempts: []Attempt{failed("a", "timeout"), ok("b", 40)}})
+	s := r.Snapshot(60)
+	if s.Total != (Counts{}) {
+		t.Errorf("total = %+v, want zero: restored requests are not since start", s.Total)
+	}
+	if s.Last24h.Failovers != 1 || s.Deployments["b"].P50MS != 40 || s.Deployments["a"].ErrorsByClass["timeout"] != 1 {
+		t.Errorf("restored: last 24h %+v, deployments %+v", s.Last24h, s.Deployments)
+	}
+}
