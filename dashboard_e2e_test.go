@@ -136,6 +136,10 @@ detour:
 	if strings.Contains(errOut.String(), keyValue) {
 		t.Errorf("the log shows the key's value")
 	}
+	// The Settings page saved into the config file, through its validation.
+	if b, err := os.ReadFile(cfg); err != nil || !strings.Contains(string(b), "daily_usd: 7.5") || strings.Contains(string(b), "no-such-group") {
+		t.Errorf("the config file after the Settings page (%v):\n%s", err, b)
+	}
 	shots, _ := filepath.Glob(filepath.Join(out, "*.png"))
 	if len(shots) == 0 {
 		t.Errorf("no screenshot saved under %s", out)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkListen, diffSettings, fieldForParam, formFields, newBudget, parseDraft, toDraft, type SettingsDraft } from './settings';
+import { checkListen, diffSettings, fieldForParam, formFields, newBudget, parseDraft, restartNote, toDraft, type SettingsDraft } from './settings';
 import type { SettingsBody } from './types';
 
 const saved: SettingsBody = {
@@ -119,5 +119,16 @@ describe('fieldForParam', () => {
     ['', undefined],
   ])('%s → %s', (param, want) => {
     expect(fieldForParam(param, fields)).toBe(want);
+  });
+});
+
+describe('restartNote', () => {
+  it.each([
+    [[], ''],
+    [['listen'], 'Restart Detour to listen on the new address.'],
+    [['cache'], 'Restart Detour to turn the cache on or off.'],
+    [['listen', 'cache'], 'Restart Detour to listen on the new address and turn the cache on or off.'],
+  ])('%j → %s', (restart, want) => {
+    expect(restartNote(restart)).toBe(want);
   });
 });

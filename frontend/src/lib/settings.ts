@@ -181,3 +181,15 @@ export function formFields(budgetCount: number): Set<string> {
   }
   return f;
 }
+
+/**
+ * restartNote says what a restart will apply, from the server's list of
+ * saved settings that wait for one ("listen", "cache").
+ */
+export function restartNote(restart: readonly string[]): string {
+  const what: string[] = [];
+  if (restart.includes('listen')) what.push('listen on the new address');
+  if (restart.includes('cache')) what.push('turn the cache on or off');
+  for (const r of restart) if (r !== 'listen' && r !== 'cache') what.push(`apply ${r}`);
+  return what.length === 0 ? '' : `Restart Detour to ${what.join(' and ')}.`;
+}

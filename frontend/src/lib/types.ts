@@ -239,6 +239,8 @@ export interface Settings extends SettingsBody {
 export interface SettingsSaved {
   settings: Settings;
   restart_required: boolean;
+  /** The saved settings that wait for a restart: "listen", "cache". */
+  restart: string[];
 }
 
 // ---- /api/v1/app
