@@ -14,7 +14,7 @@ DESKTOP_DEPS := /usr/include/gtk-3.0/gtk/gtk.h:libgtk-3-dev \
 	/usr/include/webkitgtk-4.1/webkit2/webkit2.h:libwebkit2gtk-4.1-dev pkg-config:pkg-config
 # The tests: the real keychain, the browser, the window under Xvfb.
 TEST_DEPS := dbus-run-session:dbus gnome-keyring-daemon:gnome-keyring chromium:chromium \
-	Xvfb:xvfb import:imagemagick xdotool:xdotool $(DESKTOP_DEPS)
+	Xvfb:xvfb import:imagemagick xdotool:xdotool xwininfo:x11-utils curl:curl $(DESKTOP_DEPS)
 
 .PHONY: all build desktop frontend run serve test lint unit frontend-test e2e keyring-test desktop-test bench \
 	deps desktop-deps node-deps clean
