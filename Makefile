@@ -16,7 +16,7 @@ DESKTOP_DEPS := /usr/include/gtk-3.0/gtk/gtk.h:libgtk-3-dev \
 TEST_DEPS := dbus-run-session:dbus gnome-keyring-daemon:gnome-keyring chromium:chromium \
 	Xvfb:xvfb import:imagemagick xdotool:xdotool xwininfo:x11-utils curl:curl $(DESKTOP_DEPS)
 
-.PHONY: all build desktop frontend run serve test lint unit frontend-test e2e keyring-test desktop-test bench \
+.PHONY: all build desktop frontend run serve install test lint unit frontend-test e2e keyring-test desktop-test bench \
 	deps desktop-deps node-deps clean
 
 all: build
@@ -36,6 +36,14 @@ frontend: node-deps
 ## run: build and open the desktop app; with no display it runs headless and prints the dashboard URL
 run: desktop
 	./$(DESKTOP)
+
+PREFIX ?= $(HOME)/.local
+
+## install: the desktop app, its desktop entry and icon under PREFIX (default ~/.local), for the app menu
+install: desktop
+	install -Dm755 $(DESKTOP) $(DESTDIR)$(PREFIX)/bin/detour
+	install -Dm644 build/linux/detour.desktop $(DESTDIR)$(PREFIX)/share/applications/detour.desktop
+	install -Dm644 build/appicon.png $(DESTDIR)$(PREFIX)/share/pixmaps/detour.png
 
 ## serve: build and run `detour serve` (headless) on 127.0.0.1:4000
 serve: build
