@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/detour-gateway/detour/app"
 	"github.com/detour-gateway/detour/autostart"
@@ -92,8 +93,16 @@ func (c *cli) openGateway(f gatewayFlags, log *slog.Logger, o app.Options) (*gat
 	return &gateway{Gateway: gw, cfg: cfg, ln: ln, log: log}, nil
 }
 
-// url returns the gateway's base URL, http://HOST:PORT.
-func (g *gateway) url() string { return "http://" + g.ln.Addr().String() }
+// url returns the gateway's base URL on this machine, http://HOST:PORT: a
+// wildcard listener (0.0.0.0, ::) is reached at 127.0.0.1, the only
+// address the dashboard answers on.
+func (g *gateway) url() string {
+	addr := g.ln.Addr().(*net.TCPAddr)
+	if addr.IP.IsUnspecified() {
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(addr.Port))
+	}
+	return "http://" + addr.String()
+}
 
 // run serves until ctx is done, reloading the config when its file
 // changes, then closes the gateway.

@@ -50,6 +50,11 @@ func acquireInstance(dir string, show bool, nargs int) (*instance, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
+	// MkdirAll leaves an existing directory as it was: only this user may
+	// reach the socket that shows the window.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("restrict %s: %w", dir, err)
+	}
 	lockPath, sock := filepath.Join(dir, "desktop.lock"), filepath.Join(dir, "desktop.sock")
 	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {

@@ -1,9 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,15 +28,33 @@ func (s settingsStore) Settings() server.Settings {
 	d := cfg.Detour
 	out := server.Settings{Path: cfg.Path, Listen: d.Listen, ListeningOn: s.g.listening(),
 		Offline: server.OfflineSettings{Enabled: d.Offline.Enabled, OllamaHost: d.Offline.OllamaHost, Model: d.Offline.Model},
-		Cache:   server.CacheSettings{Enabled: d.Cache.Enabled, TTLSeconds: int64(d.Cache.TTL / time.Second), MaxMB: (d.Cache.MaxBytes + 1<<20 - 1) >> 20},
+		Cache:   server.CacheSettings{Enabled: d.Cache.Enabled, TTLSeconds: int64(d.Cache.TTL / time.Second), MaxMB: megabytes(d.Cache.MaxBytes)},
 		Budgets: make([]server.BudgetSetting, 0, len(d.Budgets))}
 	for _, b := range d.Budgets {
 		out.Budgets = append(out.Budgets, server.BudgetSetting{Scope: b.Scope, Name: b.Name, DailyUSD: b.DailyUSD, MonthlyUSD: b.MonthlyUSD, OnExceed: b.OnExceed})
 	}
+	if cfg.Path != "" {
+		if data, err := os.ReadFile(cfg.Path); err == nil {
+			out.Revision = revision(data)
+		}
+	}
 	return out
 }
 
-// SaveSettings implements server.SettingsStore.
+// megabytes is a size in whole MiB, rounded up.
+func megabytes(n int64) int64 { return (n + 1<<20 - 1) >> 20 }
+
+// revision names a version of the config file: a save against another
+// one is refused, so a change made meanwhile (by hand, or in another
+// window) is never silently undone.
+func revision(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// SaveSettings implements server.SettingsStore. Only the settings that
+// differ from the file are written, so the rest of the file stays as the
+// user wrote it.
 func (s settingsStore) SaveSettings(ctx context.Context, in server.Settings) ([]string, error) {
 	g := s.g
 	g.saveMu.Lock()
@@ -43,23 +65,23 @@ func (s settingsStore) SaveSettings(ctx context.Context, in server.Settings) ([]
 	}
 	// Write through a symlink to its target, so a linked config (dotfiles,
 	// Kubernetes ..data) stays linked.
+	target := path
 	if p, err := filepath.EvalSymlinks(path); err == nil {
-		path = p
+		target = p
 	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(target)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", target, err)
 	}
-	if _, _, err := config.Parse(data); err != nil {
+	if in.Revision != "" && in.Revision != revision(data) {
+		return nil, &server.SettingsError{Conflict: true,
+			Message: "the config file changed since these settings were read (edited by hand or in another window); reload them and make the change again"}
+	}
+	cur, _, err := config.Parse(data)
+	if err != nil {
 		return nil, &server.SettingsError{Message: fmt.Sprintf("the config file %s has errors; fix them there first (%v)", path, err)}
 	}
-	edit := config.Edit{Listen: in.Listen,
-		Offline: config.Offline{Enabled: in.Offline.Enabled, OllamaHost: in.Offline.OllamaHost, Model: in.Offline.Model},
-		Cache:   config.Cache{Enabled: in.Cache.Enabled, TTL: time.Duration(in.Cache.TTLSeconds) * time.Second, MaxBytes: in.Cache.MaxMB << 20}}
-	for _, b := range in.Budgets {
-		edit.Budgets = append(edit.Budgets, config.Budget{Scope: b.Scope, Name: b.Name, DailyUSD: b.DailyUSD, MonthlyUSD: b.MonthlyUSD, OnExceed: b.OnExceed})
-	}
-	out, err := config.EditDetour(data, edit)
+	out, err := config.EditDetour(data, settingsEdit(cur.Detour, in))
 	if err != nil {
 		return nil, &server.SettingsError{Message: err.Error()}
 	}
@@ -67,25 +89,96 @@ func (s settingsStore) SaveSettings(ctx context.Context, in server.Settings) ([]
 	if err != nil {
 		return nil, settingsProblem(err, in)
 	}
-	if err := writeFileAtomic(path, out); err != nil {
-		return nil, err
+	if !bytes.Equal(out, data) {
+		if err := writeFileAtomic(target, out); err != nil {
+			return nil, err
+		}
 	}
-	prev := g.config.Load()
-	cfg.Path = prev.Path
+	cfg.Path = path
 	if err := g.Reload(cfg); err != nil {
-		return nil, fmt.Errorf("the settings were saved to %s but could not be applied: %w", path, err)
+		return nil, fmt.Errorf("the settings were saved to %s but could not be applied: %w", target, err)
 	}
-	g.opts.Logger.Info("settings saved from the dashboard", "file", path)
+	g.opts.Logger.Info("settings saved from the dashboard", "file", target)
 	var restart []string
-	// A new listen address waits for a restart, unless it is where the
-	// gateway listens already (--addr can differ from the file).
-	if cfg.Detour.Listen != prev.Detour.Listen && cfg.Detour.Listen != g.listening() {
+	// The listen address and turning the cache on or off wait for a
+	// restart, unless the process already runs that way (--addr).
+	if cfg.Detour.Listen != g.startCfg.Detour.Listen && !sameAddr(cfg.Detour.Listen, g.listening()) {
 		restart = append(restart, "listen")
 	}
-	if cfg.Detour.Cache.Enabled != g.startCfg.Detour.Cache.Enabled { // ttl and max_bytes apply at once
+	if cfg.Detour.Cache.Enabled != g.startCfg.Detour.Cache.Enabled {
 		restart = append(restart, "cache")
 	}
 	return restart, nil
+}
+
+// settingsEdit is what of in differs from the file's detour section d.
+func settingsEdit(d config.Detour, in server.Settings) config.Edit {
+	var e config.Edit
+	if in.Listen != d.Listen {
+		e.Listen = &in.Listen
+	}
+	if o := in.Offline; o.Enabled != d.Offline.Enabled {
+		e.OfflineEnabled = &in.Offline.Enabled
+	}
+	if in.Offline.OllamaHost != d.Offline.OllamaHost {
+		e.OllamaHost = &in.Offline.OllamaHost
+	}
+	if in.Offline.Model != d.Offline.Model {
+		e.OllamaModel = &in.Offline.Model
+	}
+	if in.Cache.Enabled != d.Cache.Enabled {
+		e.CacheEnabled = &in.Cache.Enabled
+	}
+	if ttl := time.Duration(in.Cache.TTLSeconds) * time.Second; ttl != d.Cache.TTL {
+		e.CacheTTL = &ttl
+	}
+	// Settings shows the size in whole MB: the same number keeps the
+	// exact bytes of the file.
+	if in.Cache.MaxMB != megabytes(d.Cache.MaxBytes) {
+		n := in.Cache.MaxMB << 20
+		e.CacheMaxBytes = &n
+	}
+	budgets := make([]config.Budget, 0, len(in.Budgets))
+	for _, b := range in.Budgets {
+		budgets = append(budgets, config.Budget{Scope: b.Scope, Name: b.Name, DailyUSD: b.DailyUSD, MonthlyUSD: b.MonthlyUSD, OnExceed: b.OnExceed})
+	}
+	if !sameBudgets(budgets, d.Budgets) {
+		e.Budgets = &budgets
+	}
+	return e
+}
+
+// sameBudgets reports whether a and b hold the same budgets, in any order.
+func sameBudgets(a, b []config.Budget) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	key := func(x config.Budget) config.Budget { x.Line = 0; return x }
+	seen := map[config.Budget]int{}
+	for _, x := range a {
+		seen[key(x)]++
+	}
+	for _, x := range b {
+		if seen[key(x)]--; seen[key(x)] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// sameAddr reports whether listen addresses a and b are the same port on
+// the same host, taking every loopback name for one.
+func sameAddr(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil || pa != pb {
+		return false
+	}
+	loopback := func(h string) bool {
+		ip := net.ParseIP(h)
+		return h == "localhost" || ip != nil && ip.IsLoopback()
+	}
+	return ha == hb || loopback(ha) && loopback(hb)
 }
 
 // settingsProblem turns the config's verdict on the edited file into the

@@ -220,7 +220,8 @@ func settingsGateway(t *testing.T, yaml string, withCache bool) (root, path stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Detour = s.cfg.Detour
+	// The file's own settings, with the test's temporary files.
+	cfg.Detour.Cache.Path, cfg.Detour.SpendPath, cfg.Detour.RequestLog.Path = s.cfg.Detour.Cache.Path, s.cfg.Detour.SpendPath, s.cfg.Detour.RequestLog.Path
 	if err := s.gw.Reload(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ type settings struct {
 
 func TestSettingsSaveThroughTheConfig(t *testing.T) {
 	up := openaitest.New(t)
-	yaml := "# my config\nmodel_list:\n" + priced(up, "main", "gpt-4o") + "detour:\n  listen: 127.0.0.1:4000 # keep this comment\n"
+	yaml := "# my config\nmodel_list:\n" + priced(up, "main", "gpt-4o") + "detour:\n  listen: 127.0.0.1:4000 # keep this comment\n  cache: {enabled: false}\n"
 	root, path, _ := settingsGateway(t, yaml, false)
 
 	var s settings
@@ -352,6 +353,49 @@ func TestSettingsCacheLimitsApplyAtOnce(t *testing.T) {
 	apiCall(t, "GET", root+"/api/v1/cache", nil, &info)
 	if info.TTLSeconds != 120 || info.MaxBytes != 64<<20 {
 		t.Errorf("cache after the save = %+v; want ttl 120 s, 64 MiB", info)
+	}
+}
+
+// TestSettingsSaveOnlyWhatChanged: a save writes the fields that differ
+// and nothing else, and a save against a file changed since it was read
+// is refused.
+func TestSettingsSaveOnlyWhatChanged(t *testing.T) {
+	yaml := "model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\n" +
+		"detour:\n  cache: {max_bytes: 1000000000, ttl: 600}\n  budgets: # mine\n    daily_usd: 3 # three dollars\n"
+	root, path, _ := settingsGateway(t, yaml, false)
+	var m map[string]any
+	apiCall(t, "GET", root+"/api/v1/settings", nil, &m)
+	rev, _ := m["revision"].(string)
+	if rev == "" {
+		t.Fatalf("settings carry no revision: %v", m)
+	}
+
+	m["offline"].(map[string]any)["model"] = "qwen3"
+	if st := apiCall(t, "PUT", root+"/api/v1/settings", m, nil); st != 200 {
+		t.Fatalf("save: %d", st)
+	}
+	file, _ := os.ReadFile(path)
+	for _, want := range []string{"max_bytes: 1000000000", "ttl: 600", "budgets: # mine", "daily_usd: 3 # three dollars", "model: qwen3"} {
+		if !strings.Contains(string(file), want) {
+			t.Errorf("after changing the model only, the file lacks %q:\n%s", want, file)
+		}
+	}
+	if strings.Contains(string(file), "listen:") || strings.Contains(string(file), "enabled:") {
+		t.Errorf("settings that were not changed were written:\n%s", file)
+	}
+
+	// The same revision again: the file has changed since, so 409.
+	m["offline"].(map[string]any)["model"] = "llama3.2"
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if st := apiCall(t, "PUT", root+"/api/v1/settings", m, &e); st != http.StatusConflict || e.Error.Code != "settings_conflict" {
+		t.Errorf("a save against an old revision = %d %+v, want 409 settings_conflict", st, e)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(file) {
+		t.Errorf("a refused save changed the file")
 	}
 }
 

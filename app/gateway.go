@@ -99,9 +99,10 @@ type Gateway struct {
 	// only at start (listen, cache) are its.
 	startCfg *config.Config
 	// addr is the address Serve listens on; "" before.
-	addr   atomic.Value
-	stats  *stats.Recorder
-	saveMu sync.Mutex // one settings save at a time
+	addr     atomic.Value
+	stats    *stats.Recorder
+	saveMu   sync.Mutex // one settings save at a time
+	reloadMu sync.Mutex // one Reload at a time
 }
 
 // New builds a Gateway from a loaded config.
@@ -157,7 +158,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes,
 		Config: g.ConfigState, Admin: admin{g}, Keys: keys{g}, Stats: g.stats, Settings: settingsStore{g},
 		App:       server.App{Version: o.Version, Desktop: o.Quit != nil, Autostart: o.Autostart, Quit: o.Quit},
-		Listening: g.listening, Dashboard: frontend.Dist()}
+		Listening: g.listening, Dashboard: frontend.Dist(),
+		Offline: func() bool { off, _ := g.conn.Offline(); return off }}
 	if g.cache != nil {
 		sopts.Cache, sopts.CacheAdmin = g.cache, g.cache
 		path, _ := CachePath(cfg.Detour.Cache)
@@ -563,6 +565,10 @@ func NewHTTPClient() *http.Client {
 // cache's enabled, path and stale_ttl) keep their old values until a
 // restart, with a warning; the cache's ttl and max_bytes apply at once.
 func (g *Gateway) Reload(cfg *config.Config) error {
+	// One reload at a time: the watcher and a settings save may both
+	// reload, and each compares against the config it replaces.
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
 	prev := g.config.Load()
 	r, err := g.buildRouter(cfg, g.router.Load())
 	if err != nil {

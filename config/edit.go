@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -11,26 +12,43 @@ import (
 )
 
 // Edit is what the dashboard changes in the detour section. EditDetour
-// writes these keys and leaves every other one, and the comments, as
-// they are.
+// writes the fields that are set (non-nil) and leaves every other key, and
+// the comments, as they are.
 type Edit struct {
-	// Listen is detour.listen.
-	Listen string
-	// Offline sets detour.offline's enabled, ollama_host and model ("" for
-	// the latter two removes the key: the default applies).
-	Offline Offline
-	// Cache sets detour.cache's enabled, ttl and max_bytes.
-	Cache Cache
-	// Budgets replaces detour.budgets (none removes it).
-	Budgets []Budget
+	// Listen sets detour.listen.
+	Listen *string
+	// OfflineEnabled, OllamaHost and OllamaModel set detour.offline's
+	// enabled, ollama_host and model; "" for the latter two removes the
+	// key, so the default applies.
+	OfflineEnabled          *bool
+	OllamaHost, OllamaModel *string
+	// CacheEnabled, CacheTTL and CacheMaxBytes set detour.cache's
+	// enabled, ttl (whole seconds) and max_bytes.
+	CacheEnabled  *bool
+	CacheTTL      *time.Duration
+	CacheMaxBytes *int64
+	// Budgets replaces detour.budgets; an empty list removes it.
+	Budgets *[]Budget
 }
 
+// ErrNotEditable is returned by EditDetour for a file whose shape it will
+// not rewrite safely (several YAML documents, anchors or aliases where it
+// would write); the user edits such a file by hand.
+var ErrNotEditable = errors.New("the config file cannot be edited safely; edit it by hand")
+
 // EditDetour returns the config file data with e written into its detour
-// section. It does not validate: Parse the result for that.
+// section. It does not validate: Parse the result for that. The file is
+// re-emitted by the YAML library: comments stay, blank lines and the
+// alignment of end-of-line comments do not.
 func EditDetour(data []byte, e Edit) ([]byte, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read the config to edit it: %w", err)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: it holds more than one YAML document", ErrNotEditable)
 	}
 	if doc.Kind == 0 { // an empty file
 		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
@@ -39,41 +57,50 @@ func EditDetour(data []byte, e Edit) ([]byte, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, errors.New("the config file is not a YAML mapping")
 	}
-	detour, err := mappingAt(root, "detour")
-	if err != nil {
-		return nil, err
+	w := editor{}
+	detour := w.mappingAt(root, "detour")
+	if e.Listen != nil {
+		w.setScalar(detour, "listen", *e.Listen, "!!str")
 	}
-	setScalar(detour, "listen", e.Listen, "!!str")
-
-	off, err := mappingAt(detour, "offline")
-	if err != nil {
-		return nil, err
+	if e.OfflineEnabled != nil || e.OllamaHost != nil || e.OllamaModel != nil {
+		off := w.mappingAt(detour, "offline")
+		if e.OfflineEnabled != nil {
+			w.setScalar(off, "enabled", strconv.FormatBool(*e.OfflineEnabled), "")
+		}
+		w.setOrRemove(off, "ollama_host", e.OllamaHost)
+		w.setOrRemove(off, "model", e.OllamaModel)
 	}
-	setScalar(off, "enabled", strconv.FormatBool(e.Offline.Enabled), "")
-	setOrRemove(off, "ollama_host", e.Offline.OllamaHost)
-	setOrRemove(off, "model", e.Offline.Model)
-
-	c, err := mappingAt(detour, "cache")
-	if err != nil {
-		return nil, err
+	if e.CacheEnabled != nil || e.CacheTTL != nil || e.CacheMaxBytes != nil {
+		c := w.mappingAt(detour, "cache")
+		if e.CacheEnabled != nil {
+			w.setScalar(c, "enabled", strconv.FormatBool(*e.CacheEnabled), "")
+		}
+		if e.CacheTTL != nil {
+			w.setScalar(c, "ttl", strconv.FormatInt(int64(*e.CacheTTL/time.Second), 10), "")
+		}
+		if e.CacheMaxBytes != nil {
+			w.setScalar(c, "max_bytes", strconv.FormatInt(*e.CacheMaxBytes, 10), "")
+		}
 	}
-	setScalar(c, "enabled", strconv.FormatBool(e.Cache.Enabled), "")
-	setScalar(c, "ttl", strconv.FormatInt(int64(e.Cache.TTL/time.Second), 10), "")
-	setScalar(c, "max_bytes", strconv.FormatInt(e.Cache.MaxBytes, 10), "")
-
-	if b := budgetsNode(e.Budgets); b != nil {
-		set(detour, "budgets", b)
-	} else {
-		remove(detour, "budgets")
+	if e.Budgets != nil {
+		if b := budgetsNode(*e.Budgets); b != nil {
+			w.set(detour, "budgets", b)
+		} else {
+			w.remove(detour, "budgets")
+		}
 	}
-
+	if w.err != nil {
+		return nil, w.err
+	}
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)
 	if err := enc.Encode(&doc); err != nil {
 		return nil, fmt.Errorf("write the edited config: %w", err)
 	}
-	enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("write the edited config: %w", err)
+	}
 	return out.Bytes(), nil
 }
 
@@ -83,16 +110,17 @@ func budgetsNode(budgets []Budget) *yaml.Node {
 	if len(budgets) == 0 {
 		return nil
 	}
+	w := editor{} // fresh nodes: nothing to refuse
 	top := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	limits := func(m *yaml.Node, b Budget) {
 		if b.DailyUSD > 0 {
-			setScalar(m, "daily_usd", strconv.FormatFloat(b.DailyUSD, 'f', -1, 64), "")
+			w.setScalar(m, "daily_usd", strconv.FormatFloat(b.DailyUSD, 'f', -1, 64), "")
 		}
 		if b.MonthlyUSD > 0 {
-			setScalar(m, "monthly_usd", strconv.FormatFloat(b.MonthlyUSD, 'f', -1, 64), "")
+			w.setScalar(m, "monthly_usd", strconv.FormatFloat(b.MonthlyUSD, 'f', -1, 64), "")
 		}
 		if b.OnExceed != "" {
-			setScalar(m, "on_exceed", b.OnExceed, "!!str")
+			w.setScalar(m, "on_exceed", b.OnExceed, "!!str")
 		}
 	}
 	for _, b := range budgets {
@@ -100,27 +128,51 @@ func budgetsNode(budgets []Budget) *yaml.Node {
 		case "global":
 			limits(top, b)
 		case "provider", "group":
-			section, _ := mappingAt(top, b.Scope+"s")
 			one := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 			limits(one, b)
-			set(section, b.Name, one)
+			w.set(w.mappingAt(top, b.Scope+"s"), b.Name, one)
 		}
 	}
 	return top
 }
 
+// editor changes a YAML tree, keeping the first error: it refuses to
+// write through an alias or over an anchor, which would change other keys
+// that share the node, or leave their aliases dangling.
+type editor struct{ err error }
+
+func (w *editor) refuse(key string, n *yaml.Node) bool {
+	if w.err != nil {
+		return true
+	}
+	switch {
+	case n == nil:
+		return false
+	case n.Kind == yaml.AliasNode:
+		w.err = fmt.Errorf("%w: %s is a YAML alias (*%s)", ErrNotEditable, key, n.Value)
+	case n.Anchor != "":
+		w.err = fmt.Errorf("%w: %s carries a YAML anchor (&%s) other keys may share", ErrNotEditable, key, n.Anchor)
+	}
+	return w.err != nil
+}
+
 // mappingAt returns the mapping under key in m, adding an empty one when
 // the key is missing or null.
-func mappingAt(m *yaml.Node, key string) (*yaml.Node, error) {
-	if v := get(m, key); v != nil && !isNull(v) {
-		if v = resolve(v); v.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("%s in the config file is %s, not a mapping; fix it by hand first", key, describe(v))
-		}
-		return v, nil
+func (w *editor) mappingAt(m *yaml.Node, key string) *yaml.Node {
+	v := get(m, key)
+	if w.refuse(key, v) {
+		return &yaml.Node{Kind: yaml.MappingNode} // discarded: w.err is set
 	}
-	v := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	set(m, key, v)
-	return v, nil
+	if v != nil && !isNull(v) {
+		if v.Kind != yaml.MappingNode {
+			w.err = fmt.Errorf("%s in the config file is %s, not a mapping; fix it by hand first", key, describe(v))
+			return &yaml.Node{Kind: yaml.MappingNode}
+		}
+		return v
+	}
+	v = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	w.set(m, key, v)
+	return v
 }
 
 // get returns the value of key in mapping m, nil when absent.
@@ -135,10 +187,13 @@ func get(m *yaml.Node, key string) *yaml.Node {
 
 // set puts v under key in mapping m: in place (keeping the comment on
 // the old value's line) when the key exists, else at the end.
-func set(m *yaml.Node, key string, v *yaml.Node) {
+func (w *editor) set(m *yaml.Node, key string, v *yaml.Node) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			old := m.Content[i+1]
+			if w.refuse(key, old) {
+				return
+			}
 			if v.LineComment == "" {
 				v.LineComment = old.LineComment
 			}
@@ -152,23 +207,29 @@ func set(m *yaml.Node, key string, v *yaml.Node) {
 // setScalar sets key to a scalar. tag "" lets the value speak for
 // itself (numbers, booleans); "!!str" quotes it when it would read as
 // something else.
-func setScalar(m *yaml.Node, key, value, tag string) {
-	set(m, key, &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value})
+func (w *editor) setScalar(m *yaml.Node, key, value, tag string) {
+	w.set(m, key, &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value})
 }
 
-// setOrRemove sets key to a string, or removes it when value is "".
-func setOrRemove(m *yaml.Node, key, value string) {
-	if value == "" {
-		remove(m, key)
-		return
+// setOrRemove sets key to *value, removes it when *value is "", and
+// leaves it alone when value is nil.
+func (w *editor) setOrRemove(m *yaml.Node, key string, value *string) {
+	switch {
+	case value == nil:
+	case *value == "":
+		w.remove(m, key)
+	default:
+		w.setScalar(m, key, *value, "!!str")
 	}
-	setScalar(m, key, value, "!!str")
 }
 
 // remove deletes key from mapping m.
-func remove(m *yaml.Node, key string) {
+func (w *editor) remove(m *yaml.Node, key string) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
+			if w.refuse(key, m.Content[i+1]) {
+				return
+			}
 			m.Content = append(m.Content[:i], m.Content[i+2:]...)
 			return
 		}

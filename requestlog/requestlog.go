@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -216,6 +217,9 @@ func (l *Log) Recent(n int) ([]Record, error) {
 		}
 		return nil
 	})
+	// A record added after the pending snapshot may have been committed
+	// before the read: put it in its place.
+	slices.SortStableFunc(out, func(a, b Record) int { return b.Time.Compare(a.Time) })
 	return out, err
 }
 

@@ -92,8 +92,10 @@ func (s *Server) chaos(w http.ResponseWriter, r *http.Request) {
 }
 
 // guardAPI protects the management API (/api/) and the dashboard (/ui/)
-// from other web pages: only a loopback Host is served (a DNS-rebinding
-// page reaches us under its own name), a browser's Origin must be this
+// from other machines and other web pages: only a connection from this
+// machine is served (a gateway listening on 0.0.0.0 serves /v1 to the
+// network, never this), only a loopback Host (a DNS-rebinding page reaches
+// us under its own name), a browser's Origin must be this
 // very origin (so neither a remote page nor another local web app may
 // call it), and a write must be JSON (Content-Type: application/json),
 // which a cross-site form cannot send and a cross-origin fetch cannot send
@@ -103,8 +105,8 @@ func guardAPI(r *http.Request) *apiError {
 	forbid := func(msg string) *apiError {
 		return &apiError{Status: http.StatusForbidden, Body: errorDetail{Type: "invalid_request_error", Message: msg}}
 	}
-	if !loopbackHost(r.Host) {
-		return forbid("the management API answers only on a loopback address (127.0.0.1, localhost, ::1)")
+	if !loopbackHost(r.Host) || !loopbackHost(r.RemoteAddr) {
+		return forbid("the management API answers only on a loopback address (127.0.0.1, localhost, ::1), to programs on this machine")
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		u, err := url.Parse(origin)

@@ -302,8 +302,11 @@ func StatsRequest(r requestlog.Record) stats.Request {
 		sr.Attempts = append(sr.Attempts, stats.Attempt{Deployment: a.Deployment, Class: a.Class, Duration: time.Duration(a.MS) * time.Millisecond})
 	}
 	if n := len(r.Attempts); n > 0 && sr.Status < 400 {
+		// The local tier is a deployment of its own: answering after a
+		// cloud attempt is a failover, answering alone (the machine is
+		// offline, the cloud skipped) is not.
 		last := r.Attempts[n-1]
-		sr.Failover = last.Class == "" && (r.Degraded != "" || last.Deployment != r.Attempts[0].Deployment)
+		sr.Failover = last.Class == "" && last.Deployment != r.Attempts[0].Deployment
 	}
 	return sr
 }

@@ -22,14 +22,19 @@ const seriesMinutes = 60
 
 // CacheAdmin is what the cache endpoints need; *cache.Cache implements it.
 type CacheAdmin interface {
+	// Stats reports the entries, size and hit counters.
 	Stats() (cache.Stats, error)
+	// Clear deletes every entry.
 	Clear() error
 }
 
 // CacheInfo describes the cache for GET /api/v1/cache, beside its Stats.
 type CacheInfo struct {
-	Path     string
-	TTL      time.Duration
+	// Path is the cache file.
+	Path string
+	// TTL is how long a new answer is served fresh.
+	TTL time.Duration
+	// MaxBytes caps the entries' keys and values, in bytes.
 	MaxBytes int64
 }
 
@@ -107,7 +112,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	body := statsBody{Version: snap.Version, Now: snap.Now.UTC(), StartedAt: time.Unix(s.started, 0).UTC(), Endpoint: s.endpoint(),
 		Status: "online", RequestsPerMinute: snap.RequestsPerMinute, RequestsTotal: snap.Total.Requests, ErrorsTotal: snap.Total.Errors,
 		FailoversTotal: snap.Total.Failovers, Failovers24h: snap.Last24h.Failovers, Series: snap.Series, Deployments: snap.Deployments}
-	if s.opts.Admin != nil && s.opts.Admin.Deployments(r.Context()).Offline {
+	if s.opts.Offline != nil && s.opts.Offline() {
 		body.Status, body.StatusReason = "offline", "the network is unreachable; the local Ollama tier answers"
 	}
 	if s.opts.Config != nil {

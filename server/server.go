@@ -73,6 +73,9 @@ type Options struct {
 	Settings SettingsStore
 	// App describes the program hosting the gateway, for /api/v1/app.
 	App App
+	// Offline reports whether the machine is offline (the local tier
+	// answers), for /api/v1/stats. Nil means never.
+	Offline func() bool
 	// Listening returns the address the gateway listens on ("" before it
 	// does), for the endpoint the dashboard shows. Nil means unknown.
 	Listening func() string

@@ -174,22 +174,28 @@ func TestStreamWireFormat(t *testing.T) {
 
 func TestGuardAPI(t *testing.T) {
 	tests := []struct {
-		name, method, host, origin, contentType string
-		want                                    int // 0: allowed
+		name, method, remote, host, origin, contentType string
+		want                                            int // 0: allowed
 	}{
-		{"loopback get", "GET", "127.0.0.1:4000", "", "", 0},
-		{"localhost get", "GET", "localhost:4000", "", "", 0},
-		{"ipv6 loopback", "GET", "[::1]:4000", "", "", 0},
-		{"dns rebinding", "GET", "attacker.example:4000", "", "", 403},
-		{"private address", "GET", "192.168.1.10:4000", "", "", 403},
-		{"local page", "POST", "127.0.0.1:4000", "http://127.0.0.1:4000", "application/json", 0},
-		{"foreign page", "POST", "127.0.0.1:4000", "https://evil.example", "application/json", 403},
-		{"form post", "POST", "127.0.0.1:4000", "", "application/x-www-form-urlencoded", 415},
-		{"json with charset", "POST", "localhost", "", "application/json; charset=utf-8", 0},
+		{"loopback get", "GET", "", "127.0.0.1:4000", "", "", 0},
+		{"localhost get", "GET", "", "localhost:4000", "", "", 0},
+		{"ipv6 loopback", "GET", "[::1]:5123", "[::1]:4000", "", "", 0},
+		{"dns rebinding", "GET", "", "attacker.example:4000", "", "", 403},
+		{"private address", "GET", "", "192.168.1.10:4000", "", "", 403},
+		{"another machine naming loopback", "GET", "192.168.1.20:5123", "127.0.0.1:4000", "", "", 403},
+		{"local page", "POST", "", "127.0.0.1:4000", "http://127.0.0.1:4000", "application/json", 0},
+		{"another local page", "POST", "", "127.0.0.1:4000", "http://127.0.0.1:5173", "application/json", 403},
+		{"foreign page", "POST", "", "127.0.0.1:4000", "https://evil.example", "application/json", 403},
+		{"form post", "POST", "", "127.0.0.1:4000", "", "application/x-www-form-urlencoded", 415},
+		{"json with charset", "POST", "", "localhost", "", "application/json; charset=utf-8", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(tt.method, "/api/v1/deployments", nil)
+			r.RemoteAddr = "127.0.0.1:5123"
+			if tt.remote != "" {
+				r.RemoteAddr = tt.remote
+			}
 			r.Host = tt.host
 			if tt.origin != "" {
 				r.Header.Set("Origin", tt.origin)

@@ -17,6 +17,10 @@ type Settings struct {
 	Path        string `json:"path,omitempty"`
 	Listen      string `json:"listen"`
 	ListeningOn string `json:"listening_on,omitempty"`
+	// Revision names the version of the file these settings were read
+	// from. A save that sends it is refused (409) if the file changed
+	// since; a save without it overwrites.
+	Revision string `json:"revision,omitempty"`
 
 	Offline OfflineSettings `json:"offline"`
 	Cache   CacheSettings   `json:"cache"`
@@ -59,12 +63,16 @@ type SettingsStore interface {
 
 // SettingsError is a setting the config would refuse.
 type SettingsError struct {
+	// Conflict is true when the file changed since the settings were
+	// read (409).
+	Conflict bool
 	// Param is the field, as in the JSON ("budgets[1].daily_usd"), or
 	// "" when the problem is the file as a whole.
 	Param   string
 	Message string
 }
 
+// Error returns "param: message", or the message alone.
 func (e *SettingsError) Error() string {
 	if e.Param == "" {
 		return e.Message
@@ -149,6 +157,9 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	var se *SettingsError
 	switch {
+	case errors.As(err, &se) && se.Conflict:
+		writeError(w, &apiError{Status: http.StatusConflict, Body: errorDetail{Type: "invalid_request_error", Code: strPtr("settings_conflict"), Message: se.Message}})
+		return
 	case errors.As(err, &se):
 		writeError(w, invalidRequest(se.Message, se.Param))
 		return

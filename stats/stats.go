@@ -1,8 +1,10 @@
 // Package stats keeps the live numbers Detour's dashboard shows: requests,
 // errors, failovers and cache hits per minute over the last day, requests
 // in the last minute, and each deployment's latency and errors. Everything
-// is in memory and starts at zero with the process; spend and the cache's
-// own counters are persisted by their packages.
+// is in memory: the totals count since the process started, while the
+// series and the deployments' numbers can be restored from an earlier run
+// (Restore); spend and the cache's own counters are persisted by their
+// packages.
 package stats
 
 import (
@@ -71,7 +73,7 @@ type Point struct {
 	Counts
 }
 
-// Deployment is one deployment's attempts since start.
+// Deployment is one deployment's attempts, since start and restored.
 type Deployment struct {
 	Requests      int            `json:"requests"`
 	Errors        int            `json:"errors"`

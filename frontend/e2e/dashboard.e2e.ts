@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { formatCount, formatPercent, formatUSD } from '../src/lib/format';
 
 function env(name: string): string {
   const v = process.env[name];
@@ -101,17 +102,24 @@ describe('dashboard', () => {
     expect(stats.failovers_24h).toBe(1);
     expect(stats.cache.hits).toBe(1);
 
-    // Numbers settle within the long-poll; compare them once equal or fail.
-    await expect.poll(() => value('requests-total')).toBe(String(stats.requests_total));
-    expect(Number(await value('failovers-24h'))).toBe(stats.failovers_24h);
-    expect(Number(await value('cache-hit-rate'))).toBe(stats.cache.hit_rate);
-    expect(Number(await value('cache-saved'))).toBe(stats.cache.saved_usd);
-    expect(Number(await value('spend-today'))).toBe(spend.today_usd);
-    expect(Number(await value('spend-month'))).toBe(spend.month_usd);
-    expect(Number(await value('requests-per-minute'))).toBe(stats.requests_per_minute);
+    // Each number, raw (data-value) and as shown (the text, formatted as
+    // format.ts documents), equals the API's.
+    const want: [string, number, (v: number) => string][] = [
+      ['requests-total', stats.requests_total, formatCount],
+      ['failovers-24h', stats.failovers_24h, formatCount],
+      ['requests-per-minute', stats.requests_per_minute, formatCount],
+      ['cache-hit-rate', stats.cache.hit_rate, formatPercent],
+      ['cache-saved', stats.cache.saved_usd, formatUSD],
+      ['spend-today', spend.today_usd, formatUSD],
+      ['spend-month', spend.month_usd, formatUSD],
+    ];
+    for (const [id, v, format] of want) {
+      await expect.poll(() => value(id)).toBe(String(v));
+      expect(await page.getByTestId(id).first().textContent()).toContain(format(v));
+    }
+    expect(stats.cache.hit_rate).toBe(0.5);
+    expect(formatPercent(stats.cache.hit_rate)).toBe('50.0%');
     await expect.poll(() => page.getByTestId('endpoint-url').first().textContent()).toContain(stats.endpoint);
-    // The visible text is the formatted number, e.g. 50.0% for 0.5.
-    expect(await page.getByTestId('cache-hit-rate').first().textContent()).toContain(`${(stats.cache.hit_rate * 100).toFixed(1)}%`);
     await shot('overview-900x600');
 
     await page.emulateMedia({ colorScheme: 'dark' });

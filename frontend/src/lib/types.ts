@@ -225,6 +225,8 @@ export interface BudgetSetting {
 
 /** What PUT /api/v1/settings takes (every field required). */
 export interface SettingsBody {
+  /** The file version these settings came from; a save against an older one is refused (409). */
+  revision?: string;
   listen: string;
   offline: { enabled: boolean; ollama_host: string; model: string };
   cache: { enabled: boolean; ttl_seconds: number; max_mb: number };
