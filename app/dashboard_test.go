@@ -499,6 +499,14 @@ func TestDashboardGuards(t *testing.T) {
 	if !strings.Contains(rec.body.String(), `"version"`) {
 		t.Errorf("in-process stats answered %q", rec.body.String())
 	}
+	// Writes must still be JSON.
+	req, _ = http.NewRequest("POST", "wails://wails/api/v1/keys/openai/test", strings.NewReader("x"))
+	req.Header.Set("Content-Type", "text/plain")
+	rec = &recorder{header: http.Header{}}
+	s.gw.InProcessHandler().ServeHTTP(rec, req)
+	if rec.status != http.StatusUnsupportedMediaType {
+		t.Errorf("an in-process text/plain write = %d, want 415", rec.status)
+	}
 }
 
 type recorder struct {

@@ -114,6 +114,13 @@ func guardAPI(r *http.Request) *apiError {
 			return forbid("requests from other web origins may not use Detour's management API")
 		}
 	}
+	return jsonWrites(r)
+}
+
+// jsonWrites refuses a write to the management API that is not JSON: the
+// one kind of request a page of another origin can send without a CORS
+// preflight.
+func jsonWrites(r *http.Request) *apiError {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(strings.ToLower(ct)) != "application/json" {
 			return &apiError{Status: http.StatusUnsupportedMediaType, Body: errorDetail{Type: "invalid_request_error",

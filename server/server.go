@@ -163,9 +163,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // InProcess returns the API without the guards for browsers on the
-// network (loopback Host, same Origin): for a host that calls it
-// in-process from Detour's own page only, such as the desktop window.
-func (s *Server) InProcess() http.Handler { return s.mux }
+// network (loopback peer and Host, same Origin): for a host that calls it
+// in-process from Detour's own page only, such as the desktop window,
+// whose requests come under the host's own scheme and name. Writes must
+// still be JSON, as over the network.
+func (s *Server) InProcess() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			if e := jsonWrites(r); e != nil {
+				writeError(w, e)
+				return
+			}
+		}
+		s.mux.ServeHTTP(w, r)
+	})
+}
 
 func (s *Server) method(m string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
