@@ -135,6 +135,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	var bg context.Context
 	bg, g.stop = context.WithCancel(context.Background())
 	g.conn = router.NewConnectivity(bg, g.cloudReachable, cfg.Detour.Offline.ProbeInterval, o.Logger)
+	g.conn.OnChange = func(bool) { g.stats.Changed() } // the dashboard's status and health follow at once
 	g.chaos = chaos.New(o.Clock, o.Logger)
 	if g.ledger = openLedger(cfg.Detour.SpendPath, o); g.ledger != nil {
 		c, err := newChecker(cfg.Detour.Budgets, g.ledger)

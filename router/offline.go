@@ -39,6 +39,10 @@ type Connectivity struct {
 
 	offline atomic.Bool
 	since   atomic.Int64 // unix nanos when it went offline
+
+	// OnChange, if set before the Connectivity is used, is called after
+	// each change, with the new state: offline or back online.
+	OnChange func(offline bool)
 }
 
 // NewConnectivity returns a Connectivity whose probe reports whether any
@@ -70,6 +74,7 @@ func (c *Connectivity) markOffline() {
 	}
 	c.since.Store(time.Now().UnixNano())
 	c.log.Warn("offline: no cloud provider is reachable; answering from the local tier until the network is back")
+	c.changed(true)
 	go c.watch()
 }
 
@@ -90,8 +95,15 @@ func (c *Connectivity) watch() {
 		if back {
 			c.offline.Store(false)
 			c.log.Info("online again: routing to the cloud", "offline_for", time.Since(time.Unix(0, c.since.Load())).Round(time.Second))
+			c.changed(false)
 			return
 		}
+	}
+}
+
+func (c *Connectivity) changed(offline bool) {
+	if c.OnChange != nil {
+		c.OnChange(offline)
 	}
 }
 

@@ -27,6 +27,8 @@ type offlineFixture struct {
 	local  *scripted
 	online atomic.Bool // what the probe reports
 	conn   *Connectivity
+	// changes receives each state OnChange reports.
+	changes chan bool
 }
 
 func newOfflineFixture(t *testing.T, cloudErrs []error, localErr error) *offlineFixture {
@@ -38,6 +40,8 @@ func newOfflineFixture(t *testing.T, cloudErrs []error, localErr error) *offline
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	f.conn = NewConnectivity(ctx, func(context.Context) bool { return f.online.Load() }, 5*time.Millisecond, quiet)
+	f.changes = make(chan bool, 8)
+	f.conn.OnChange = func(offline bool) { f.changes <- offline }
 	local := &Deployment{ID: "ollama-llama3.2", Group: "g", Provider: "ollama", Model: "llama3.2", Client: f.local}
 	r, err := New([]Deployment{{ID: "cloud", Group: "g", Provider: "openai", Model: "gpt", Client: f.cloud}},
 		Settings{NumRetries: 2, Cooldown: cooldown.Policy{AllowedFails: 0, Duration: time.Hour}},
@@ -48,6 +52,19 @@ func newOfflineFixture(t *testing.T, cloudErrs []error, localErr error) *offline
 	}
 	f.router = r
 	return f
+}
+
+// nextChange returns the next state OnChange reports; it fails the test
+// if none comes within 5 s.
+func (f *offlineFixture) nextChange(t *testing.T) bool {
+	t.Helper()
+	select {
+	case offline := <-f.changes:
+		return offline
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connectivity change reported")
+		return false
+	}
 }
 
 func TestDegradesToTheLocalTier(t *testing.T) {
@@ -76,6 +93,9 @@ func TestOfflineSkipsTheCloudUntilTheNetworkIsBack(t *testing.T) {
 	if f.router.Cooldowns().Cooling("cloud") {
 		t.Error("an offline machine cooled the cloud deployment")
 	}
+	if got := f.nextChange(t); !got {
+		t.Error("OnChange reported online when the machine went offline")
+	}
 	calls := f.cloud.Calls()
 	for _, stream := range []bool{false, true} {
 		var tr *Trace
@@ -97,10 +117,11 @@ func TestOfflineSkipsTheCloudUntilTheNetworkIsBack(t *testing.T) {
 		t.Errorf("the cloud was called %d times while offline", f.cloud.Calls()-calls)
 	}
 	f.online.Store(true)
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if off, _ := f.conn.Offline(); !off {
-			break
-		}
+	if got := f.nextChange(t); got { // the probe noticed: back online
+		t.Error("OnChange reported offline when the network came back")
+	}
+	if off, _ := f.conn.Offline(); off {
+		t.Error("OnChange said online, Offline says offline")
 	}
 	resp, tr, err := f.router.Chat(context.Background(), req("g"))
 	if err != nil || resp.Model != "cloud" || tr.Degraded != "" {
