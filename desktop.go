@@ -54,7 +54,7 @@ func (c *cli) desktop(ctx context.Context, args []string) error {
 		return c.serveHeadless(ctx, f, inst, log, "no display to open the window on ($DISPLAY and $WAYLAND_DISPLAY are unset)")
 	}
 
-	w := &window{ready: make(chan struct{}), done: make(chan struct{})}
+	w := &window{ready: make(chan struct{}), running: make(chan struct{}), done: make(chan struct{})}
 	gw, err := c.openGateway(f, log, app.Options{Quit: w.quit})
 	if err != nil {
 		return err
@@ -106,6 +106,7 @@ func (c *cli) desktop(ctx context.Context, args []string) error {
 		LogLevel:           logger.WARNING,
 		LogLevelProduction: logger.WARNING,
 		OnStartup:          w.startup,
+		OnDomReady:         w.domReady,
 		Linux:              &linux.Options{Icon: appIcon, ProgramName: "detour"},
 	})
 	close(w.done)
@@ -135,21 +136,35 @@ func runWails(o *options.App) (err error) {
 // window is the Wails window as the rest of the program sees it. Its
 // methods may be called from any goroutine, before the window exists too.
 type window struct {
-	ready    chan struct{}   // closed by startup
-	ctx      context.Context // Wails' context, set before ready is closed
-	done     chan struct{}   // closed when wails.Run has returned
-	quitOnce sync.Once
+	ready   chan struct{}   // closed by startup
+	ctx     context.Context // Wails' context, set before ready is closed
+	running chan struct{}   // closed by domReady: GTK's main loop runs
+	done    chan struct{}   // closed when wails.Run has returned
+
+	runningOnce, quitOnce sync.Once
 }
 
-// startup is Wails' OnStartup: the window's context is known.
+// startup is Wails' OnStartup: the window's context is known. GTK's main
+// loop may not run yet.
 func (w *window) startup(ctx context.Context) {
 	w.ctx = ctx
 	close(w.ready)
 }
 
+// domReady is Wails' OnDomReady, which the page's load sends through
+// GTK's main loop: so the loop runs. It comes again on a reload.
+func (w *window) domReady(context.Context) {
+	w.runningOnce.Do(func() { close(w.running) })
+}
+
+// quitWait bounds how long a quit waits for the page to load before it
+// asks GTK anyway.
+const quitWait = 10 * time.Second
+
 // quit ends the app: the window closes and the gateway shuts down. It
-// returns at once. Until wails.Run has returned, it asks again every
-// second: a quit that arrived before GTK's main loop ran would be lost.
+// returns at once. It asks GTK once, after the main loop runs: asked
+// before, the quit would be lost; asked twice, gtk_main_quit can run
+// while Wails destroys the window and crash the process.
 func (w *window) quit() {
 	w.quitOnce.Do(func() {
 		go func() {
@@ -158,14 +173,13 @@ func (w *window) quit() {
 			case <-w.done:
 				return
 			}
-			for { // w.ctx is set: ready is closed
-				runtime.Quit(w.ctx)
-				select {
-				case <-w.done:
-					return
-				case <-time.After(time.Second):
-				}
+			select {
+			case <-w.running:
+			case <-w.done:
+				return
+			case <-time.After(quitWait): // the page never loaded; the loop runs by now
 			}
+			runtime.Quit(w.ctx) // w.ctx is set: ready is closed
 		}()
 	})
 }

@@ -73,14 +73,9 @@ for _ in $(seq 100); do [[ -s $tmp/display ]] && break; sleep 0.1; done
 display=:$(<"$tmp/display")
 say "Xvfb on $display"
 
-# A free TCP port on loopback.
-port=
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 40000))
-	if ! (exec 9<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p && break; fi
-done
-[[ -n $port ]] || fail "no free port found"
-base=http://127.0.0.1:$port
+# Detour listens on a port the kernel picks (--addr 127.0.0.1:0); start
+# reads it from the log line that says where Detour serves.
+base=
 
 # A private home: config, cache, autostart and the instance lock all in $tmp.
 mkdir -p "$tmp/home" "$tmp/run" && chmod 700 "$tmp/run"
@@ -104,14 +99,17 @@ start() {
 	shift
 	local t0
 	t0=$(now_ms)
-	"${private_env[@]}" "$@" --config "$tmp/config.yaml" --addr "127.0.0.1:$port" >"$tmp/$log" 2>&1 &
+	"${private_env[@]}" "$@" --config "$tmp/config.yaml" --addr 127.0.0.1:0 >"$tmp/$log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
+	base=
 	for _ in $(seq 300); do
 		kill -0 "$pid" 2>/dev/null || fail "Detour exited during startup (see $log)"
-		curl -sf "$base/health" >/dev/null && break
+		[[ -n $base ]] || base=$(sed -n 's|.*msg="Detour is serving" url=\(http://127\.0\.0\.1:[0-9]*\)/v1.*|\1|p' "$tmp/$log" | head -n 1)
+		[[ -n $base ]] && curl -sf "$base/health" >/dev/null && break
 		sleep 0.1
 	done
+	[[ -n $base ]] || fail "Detour never said where it listens (see $log)"
 	curl -sf "$base/health" >/dev/null || fail "no /health answer within 30 s"
 	say "/health answered $(($(now_ms) - t0)) ms after launch"
 }
@@ -178,6 +176,20 @@ for _ in $(seq 60); do
 done
 ((colours > 50)) || fail "the page in screenshot $shot looks blank ($colours colours)"
 say "screenshot: $shot (page: $colours colours)"
+
+# The page writes through the in-process API (Wails' asset server, not
+# TCP): open Settings from the nav, change the listen address, press
+# Enter; the config file holds it.
+in_env xdotool mousemove $((wx + 50)) $((wy + 244)) click 1 # the nav's Settings link
+sleep 1
+in_env xdotool key Tab ctrl+a
+in_env xdotool type --delay 10 127.0.0.1:4999
+in_env xdotool key Return
+for _ in $(seq 50); do grep -q 'listen: 127.0.0.1:4999' "$tmp/config.yaml" && break; sleep 0.1; done
+grep -q 'listen: 127.0.0.1:4999' "$tmp/config.yaml" ||
+	fail "a settings save in the window did not reach the config file: $(cat "$tmp/config.yaml")"
+in_env import -window root "$out/desktop-settings.png"
+say "the window's page saved a setting through the in-process API ($out/desktop-settings.png)"
 
 chat
 second_launch --config /nonexistent/ignored.yaml
