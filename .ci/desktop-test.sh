@@ -165,17 +165,20 @@ say "window $win is mapped, ${ww}x${wh} at $wx,$wy"
 # web page): 1 while the page is blank, hundreds once it has painted.
 page_colours() { convert "$1" -crop "${ww}x$((wh * 4 / 5))+$wx+$((wy + wh / 5))" +repage -format %k info:; }
 
-# The page paints a moment after the window maps: poll the screenshot.
-shot=$out/desktop.png
-colours=0
-for _ in $(seq 60); do
-	in_env import -window root "$shot"
-	colours=$(page_colours "$shot")
-	((colours > 50)) && break
-	sleep 0.5
-done
-((colours > 50)) || fail "the page in screenshot $shot looks blank ($colours colours)"
-say "screenshot: $shot (page: $colours colours)"
+# painted PNG: the page paints a moment after the window maps, so poll
+# screenshots into PNG until the page is not blank; fail after 30 s.
+painted() {
+	local colours=0
+	for _ in $(seq 60); do
+		in_env import -window root "$1"
+		colours=$(page_colours "$1")
+		((colours > 50)) && break
+		sleep 0.5
+	done
+	((colours > 50)) || fail "the page in screenshot $1 looks blank ($colours colours)"
+	say "screenshot: $1 (page: $colours colours)"
+}
+painted "$out/desktop.png"
 
 # The page writes through the in-process API (Wails' asset server, not
 # TCP): open Settings from the nav, change the listen address, press
@@ -227,15 +230,7 @@ win=
 for _ in $(seq 100); do win=$(visible_window) && [[ -n $win ]] && break; sleep 0.1; done
 [[ -n $win ]] || fail "the second launch did not bring the hidden window up"
 say "the second launch showed the hidden window ($win)"
-colours=0
-for _ in $(seq 60); do
-	in_env import -window root "$out/desktop-shown.png"
-	colours=$(page_colours "$out/desktop-shown.png")
-	((colours > 50)) && break
-	sleep 0.5
-done
-((colours > 50)) || fail "the shown window's page looks blank ($colours colours): $out/desktop-shown.png"
-say "screenshot: $out/desktop-shown.png (page: $colours colours)"
+painted "$out/desktop-shown.png"
 kill -TERM "$pid"
 t0=$(now_ms)
 pid=$wrapper # dbus-run-session exits with Detour's status
