@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	goruntime "runtime"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/detour-gateway/detour/app"
 	"github.com/detour-gateway/detour/frontend"
+	"github.com/detour-gateway/detour/server"
 )
 
 // appIcon is the window's icon (Linux; elsewhere the bundle's icon).
@@ -97,10 +99,16 @@ func (c *cli) desktop(ctx context.Context, args []string) error {
 		MinHeight: 600,
 		// No tray in Wails v2: a hidden window comes back by launching
 		// Detour again, which the instance lock turns into show().
-		StartHidden:        f.hidden,
-		HideWindowOnClose:  true,
-		BackgroundColour:   background,
-		AssetServer:        &assetserver.Options{Assets: assets, Handler: gw.InProcessHandler()},
+		StartHidden:       f.hidden,
+		HideWindowOnClose: true,
+		BackgroundColour:  background,
+		AssetServer: &assetserver.Options{Assets: assets, Handler: gw.InProcessHandler(),
+			Middleware: func(next http.Handler) http.Handler { // the page's headers, as at /ui/
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					server.SetPageHeaders(w.Header())
+					next.ServeHTTP(w, r)
+				})
+			}},
 		Menu:               w.menu(gw.url() + "/ui/"),
 		Logger:             wailsLogger{log},
 		LogLevel:           logger.WARNING,

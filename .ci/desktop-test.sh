@@ -176,6 +176,12 @@ painted() {
 		sleep 0.5
 	done
 	((colours > 50)) || fail "the page in screenshot $1 looks blank ($colours colours)"
+	# Painted may still mean loading placeholders: the data comes a moment
+	# later, through the in-process API.
+	sleep 1
+	in_env import -window root "$1"
+	colours=$(page_colours "$1")
+	((colours > 50)) || fail "the page in screenshot $1 went blank ($colours colours)"
 	say "screenshot: $1 (page: $colours colours)"
 }
 painted "$out/desktop.png"

@@ -15,6 +15,17 @@ const notBuilt = `<!doctype html><meta charset="utf-8"><title>Detour</title>
 Run <code>make run</code> (or <code>make frontend build</code>) in the source tree to include it.</p>
 <p>The OpenAI-compatible API is served at <code>/v1</code>.</p>`
 
+// SetPageHeaders sets the headers the dashboard is served with, in the
+// browser and in the desktop window: it loads nothing from elsewhere (its
+// styles may be inline: Svelte sets some), may not be framed, and sends
+// no referrer.
+func SetPageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
 // dashboard serves the built dashboard under /ui/. Hashed assets are
 // immutable; index.html is revalidated so an upgrade shows at once. The
 // page may not be framed, and loads nothing from elsewhere.
@@ -31,10 +42,7 @@ func (s *Server) dashboard() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		SetPageHeaders(h)
 		if fileServer == nil {
 			h.Set("Content-Type", "text/html; charset=utf-8")
 			w.Write([]byte(notBuilt))
