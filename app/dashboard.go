@@ -95,6 +95,7 @@ func (s settingsStore) SaveSettings(ctx context.Context, in server.Settings) ([]
 		}
 	}
 	cfg.Path = path
+	g.saved.Store(revision(out)) // the watcher will see it: applied here already
 	if err := g.Reload(cfg); err != nil {
 		return nil, fmt.Errorf("the settings were saved to %s but could not be applied: %w", target, err)
 	}

@@ -399,6 +399,49 @@ func TestSettingsSaveOnlyWhatChanged(t *testing.T) {
 	}
 }
 
+// TestSettingsSaveIsNotReloadedTwice: the watcher sees the file a save
+// wrote and leaves it (the save applied it already); a hand edit that
+// later brings the same content back is applied.
+func TestSettingsSaveIsNotReloadedTwice(t *testing.T) {
+	root, path, s := settingsGateway(t, "model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\ndetour:\n  cache: {enabled: false}\n", false)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() { done <- s.gw.WatchConfig(ctx, path, func() { close(ready) }) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-ready
+
+	var m map[string]any
+	apiCall(t, "GET", root+"/api/v1/settings", nil, &m)
+	m["offline"].(map[string]any)["model"] = "qwen3"
+	if st := apiCall(t, "PUT", root+"/api/v1/settings", m, nil); st != 200 {
+		t.Fatalf("save: %d", st)
+	}
+	saved := s.gw.ConfigState().LoadedAt
+	time.Sleep(500 * time.Millisecond) // well past the watcher's 100 ms debounce
+	if again := s.gw.ConfigState().LoadedAt; !again.Equal(saved) {
+		t.Errorf("the watcher reloaded the file the save had applied already")
+	}
+
+	content, _ := os.ReadFile(path)
+	// write puts data in the file and waits (bounded) for the reload.
+	write := func(what string, data []byte) {
+		t.Helper()
+		before := s.gw.ConfigState().LoadedAt
+		if err := os.WriteFile(path, data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if !s.gw.ConfigState().LoadedAt.Equal(before) {
+				return
+			}
+		}
+		t.Fatalf("%s was not reloaded", what)
+	}
+	write("a hand edit", append([]byte("# edited by hand\n"), content...))
+	write("the saved content, written back by hand", content)
+}
+
 type fakeAutostart struct{ on atomic.Bool }
 
 func (f *fakeAutostart) Supported() bool          { return true }

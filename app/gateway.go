@@ -101,8 +101,9 @@ type Gateway struct {
 	// addr is the address Serve listens on; "" before.
 	addr     atomic.Value
 	stats    *stats.Recorder
-	saveMu   sync.Mutex // one settings save at a time
-	reloadMu sync.Mutex // one Reload at a time
+	saveMu   sync.Mutex   // one settings save at a time
+	saved    atomic.Value // revision of the file the last settings save wrote
+	reloadMu sync.Mutex   // one Reload at a time
 }
 
 // New builds a Gateway from a loaded config.
@@ -624,6 +625,10 @@ func (g *Gateway) WatchConfig(ctx context.Context, path string, ready func()) er
 
 // reloadFrom parses content, the config file at path, and reloads it.
 func (g *Gateway) reloadFrom(path string, content []byte) {
+	if rev := revision(content); g.saved.Load() == rev {
+		return // the dashboard's own save, applied already
+	}
+	g.saved.Store("") // a later file with the saved content again is a change to apply
 	cfg, warnings, err := config.Parse(content)
 	for _, w := range warnings {
 		g.opts.Logger.Warn("config: "+w.Message, "file", path, "line", w.Line, "key", w.Key)
