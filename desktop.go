@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	goruntime "runtime"
 	"sync"
 	"time"
@@ -69,6 +70,15 @@ func (c *cli) desktop(ctx context.Context, args []string) error {
 	serveCtx, stopServing := context.WithCancel(context.Background())
 	defer stopServing()
 	served := make(chan error, 1)
+	w.stuck = func() {
+		log.Error("the window did not close after Quit; stopping the gateway and exiting", "waited", quitWait)
+		stopServing()
+		select {
+		case <-served:
+		case <-time.After(app.DefaultShutdownGrace):
+		}
+		os.Exit(1)
+	}
 	go func() {
 		served <- gw.run(serveCtx)
 		w.quit() // the gateway has stopped (on Quit, or failed): so does the app
@@ -148,6 +158,8 @@ type window struct {
 	ctx     context.Context // Wails' context, set before ready is closed
 	running chan struct{}   // closed by domReady: GTK's main loop runs
 	done    chan struct{}   // closed when wails.Run has returned
+	// stuck ends the process when the window does not close after Quit.
+	stuck func()
 
 	runningOnce, quitOnce sync.Once
 }
@@ -166,7 +178,8 @@ func (w *window) domReady(context.Context) {
 }
 
 // quitWait bounds how long a quit waits for the page to load before it
-// asks GTK anyway.
+// asks GTK anyway, and then for the window to close before the process
+// ends without it.
 const quitWait = 10 * time.Second
 
 // quit ends the app: the window closes and the gateway shuts down. It
@@ -188,6 +201,13 @@ func (w *window) quit() {
 			case <-time.After(quitWait): // the page never loaded; the loop runs by now
 			}
 			runtime.Quit(w.ctx) // w.ctx is set: ready is closed
+			select {
+			case <-w.done:
+			case <-time.After(quitWait):
+				// Asking GTK again could crash it mid-teardown; a quit
+				// that was lost anyway ends here, without the window.
+				w.stuck()
+			}
 		}()
 	})
 }

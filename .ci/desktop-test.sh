@@ -105,7 +105,7 @@ start() {
 	base=
 	for _ in $(seq 300); do
 		kill -0 "$pid" 2>/dev/null || fail "Detour exited during startup (see $log)"
-		[[ -n $base ]] || base=$(sed -n 's|.*msg="Detour is serving" url=\(http://127\.0\.0\.1:[0-9]*\)/v1.*|\1|p' "$tmp/$log" | head -n 1)
+		[[ -n $base ]] || base=$(sed -n 's|.*msg="Detour is serving" url=\(http://127\.0\.0\.1:[0-9]*\)/v1.*|\1|p;T;q' "$tmp/$log")
 		[[ -n $base ]] && curl -sf "$base/health" >/dev/null && break
 		sleep 0.1
 	done
@@ -176,8 +176,9 @@ painted() {
 		sleep 0.5
 	done
 	((colours > 50)) || fail "the page in screenshot $1 looks blank ($colours colours)"
-	# Painted may still mean loading placeholders: the data comes a moment
-	# later, through the in-process API.
+	# Painted may still mean loading placeholders; the data comes a moment
+	# later, through the in-process API, so the saved screenshot is taken a
+	# second on (the check stays "not blank": placeholders have colours too).
 	sleep 1
 	in_env import -window root "$1"
 	colours=$(page_colours "$1")
@@ -243,5 +244,15 @@ pid=$wrapper # dbus-run-session exits with Detour's status
 wait_exit 60
 say "SIGTERM: exit 0 after $(($(now_ms) - t0)) ms"
 grep -q 'Detour has quit' "$tmp/detour-2.log" || fail "no clean-quit line in the log"
+
+# --- Run 3: --hidden, and SIGTERM as soon as the gateway answers: a quit
+# that comes while the window never showed still ends the app cleanly.
+say "run 3: --hidden, SIGTERM at once"
+start detour-3.log "$bin" --hidden
+kill -TERM "$pid"
+t0=$(now_ms)
+wait_exit 60
+say "SIGTERM while hidden: exit 0 after $(($(now_ms) - t0)) ms"
+grep -q 'Detour has quit' "$tmp/detour-3.log" || fail "no clean-quit line in the log"
 
 say "PASS"

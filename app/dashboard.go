@@ -95,8 +95,9 @@ func (s settingsStore) SaveSettings(ctx context.Context, in server.Settings) ([]
 		}
 	}
 	cfg.Path = path
-	g.saved.Store(revision(out)) // the watcher will see it: applied here already
-	if err := g.Reload(cfg); err != nil {
+	// The watcher will see the new file; with its revision applied here,
+	// it leaves it.
+	if err := g.reload(cfg, revision(out)); err != nil {
 		return nil, fmt.Errorf("the settings were saved to %s but could not be applied: %w", target, err)
 	}
 	g.opts.Logger.Info("settings saved from the dashboard", "file", target)

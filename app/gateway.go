@@ -101,9 +101,12 @@ type Gateway struct {
 	// addr is the address Serve listens on; "" before.
 	addr     atomic.Value
 	stats    *stats.Recorder
-	saveMu   sync.Mutex   // one settings save at a time
-	saved    atomic.Value // revision of the file the last settings save wrote
-	reloadMu sync.Mutex   // one Reload at a time
+	saveMu   sync.Mutex // one settings save at a time
+	reloadMu sync.Mutex // one Reload at a time
+	// applied is the revision of the file content last applied, "" when
+	// unknown (at start, or a Reload of a config made in code). Guarded
+	// by reloadMu.
+	applied string
 }
 
 // New builds a Gateway from a loaded config.
@@ -566,7 +569,11 @@ func NewHTTPClient() *http.Client {
 // Settings read only at start (detour.listen, max_body_bytes, and the
 // cache's enabled, path and stale_ttl) keep their old values until a
 // restart, with a warning; the cache's ttl and max_bytes apply at once.
-func (g *Gateway) Reload(cfg *config.Config) error {
+func (g *Gateway) Reload(cfg *config.Config) error { return g.reload(cfg, "") }
+
+// reload is Reload of the file content whose revision is rev ("" when
+// it did not come from the file).
+func (g *Gateway) reload(cfg *config.Config, rev string) error {
 	// One reload at a time: the watcher and a settings save may both
 	// reload, and each compares against the config it replaces.
 	g.reloadMu.Lock()
@@ -595,6 +602,7 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 	g.config.Store(cfg)
 	g.configErr.Store(nil)
 	g.loadedAt.Store(time.Now().UnixNano())
+	g.applied = rev
 	g.stats.Changed()
 	return nil
 }
@@ -625,17 +633,25 @@ func (g *Gateway) WatchConfig(ctx context.Context, path string, ready func()) er
 
 // reloadFrom parses content, the config file at path, and reloads it.
 func (g *Gateway) reloadFrom(path string, content []byte) {
-	if rev := revision(content); g.saved.Load() == rev {
-		return // the dashboard's own save, applied already
+	rev := revision(content)
+	g.reloadMu.Lock()
+	inUse := rev == g.applied
+	g.reloadMu.Unlock()
+	if inUse {
+		// The file holds the config in use: the dashboard's own save, or
+		// a broken edit undone. Any error shown for the file is past.
+		if g.configErr.Swap(nil) != nil {
+			g.stats.Changed()
+		}
+		return
 	}
-	g.saved.Store("") // a later file with the saved content again is a change to apply
 	cfg, warnings, err := config.Parse(content)
 	for _, w := range warnings {
 		g.opts.Logger.Warn("config: "+w.Message, "file", path, "line", w.Line, "key", w.Key)
 	}
 	if err == nil {
 		cfg.Path = path
-		err = g.Reload(cfg)
+		err = g.reload(cfg, rev)
 	}
 	if err == nil {
 		g.opts.Logger.Info("config reloaded", "file", path, "model_groups", len(cfg.Groups()), "deployments", len(cfg.Models))
