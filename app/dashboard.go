@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/detour-gateway/detour/atomicfile"
 	"github.com/detour-gateway/detour/config"
 	"github.com/detour-gateway/detour/server"
 )
@@ -90,8 +91,12 @@ func (s settingsStore) SaveSettings(ctx context.Context, in server.Settings) ([]
 		return nil, settingsProblem(err, in)
 	}
 	if !bytes.Equal(out, data) {
-		if err := writeFileAtomic(target, out); err != nil {
-			return nil, err
+		mode := os.FileMode(0o600)
+		if st, err := os.Stat(target); err == nil {
+			mode = st.Mode().Perm() // the file keeps its permissions
+		}
+		if err := atomicfile.Write(target, out, mode); err != nil {
+			return nil, fmt.Errorf("save the settings: %w", err)
 		}
 	}
 	cfg.Path = path
@@ -214,36 +219,4 @@ func settingsProblem(err error, in server.Settings) error {
 		}
 	}
 	return &server.SettingsError{Param: param, Message: p.Message}
-}
-
-// writeFileAtomic replaces path with data: a temporary file in the same
-// directory, synced, renamed over it, so a crash leaves the old file or
-// the new one, never half of one. The file keeps its permissions.
-func writeFileAtomic(path string, data []byte) error {
-	mode := os.FileMode(0o600)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/detour-gateway/detour/atomicfile"
 )
 
 // LaunchAgent is a macOS per-user launchd agent, Dir/Label.plist, which
@@ -69,7 +71,7 @@ func (a *LaunchAgent) SetEnabled(on bool) error {
 	if err := checkExec(a.Exec); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, a.plist(), 0o644)
+	return atomicfile.Write(path, a.plist(), 0o644)
 }
 
 // plist returns the agent's property list.

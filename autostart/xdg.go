@@ -11,6 +11,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/detour-gateway/detour/atomicfile"
 )
 
 // Linux is a freedesktop.org autostart entry, Dir/ID.desktop, which the
@@ -79,7 +81,7 @@ func (l *Linux) SetEnabled(on bool) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b, 0o644)
+	return atomicfile.Write(path, b, 0o644)
 }
 
 // entry returns the desktop entry file.

@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/detour-gateway/detour/atomicfile"
 )
 
 // Defaults applied when the config leaves a setting out.
@@ -462,35 +464,10 @@ func WriteDefault(path string) (bool, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("check config file: %w", err)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, fmt.Errorf("create config directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return false, fmt.Errorf("create config file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("create config file: %w", err)
-	}
-	if _, err := tmp.WriteString(DefaultYAML); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("write config file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("write config file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return false, fmt.Errorf("write config file: %w", err)
-	}
-	// A file created at path between the Stat above and here would be
-	// replaced; both writers hold the same default content, so that race is
-	// harmless.
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return false, fmt.Errorf("write config file: %w", err)
+	// Both writers of a file created at path since the Stat above hold
+	// the same default content, so replacing it is harmless.
+	if err := atomicfile.Write(path, []byte(DefaultYAML), 0o600); err != nil {
+		return false, fmt.Errorf("write the default config: %w", err)
 	}
 	return true, nil
 }
