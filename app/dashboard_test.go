@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -104,7 +106,7 @@ func TestStatsCountFailoversAndCacheHits(t *testing.T) {
 	woke := make(chan statsAnswer)
 	go func() {
 		var s statsAnswer
-		apiCall(t, "GET", root+"/api/v1/stats?wait="+itoa(before.Version), nil, &s)
+		apiCall(t, "GET", root+"/api/v1/stats?wait="+strconv.FormatUint(before.Version, 10), nil, &s)
 		woke <- s
 	}()
 	ask(t, gw, params("main"), false) // fails over to backup: a miss
@@ -196,15 +198,6 @@ func TestStatsSurviveARestart(t *testing.T) {
 	if n != 1 {
 		t.Errorf("the series holds %d requests after the restart, want 1", n)
 	}
-}
-
-func itoa(v uint64) string { return strings.TrimSpace(string(must(json.Marshal(v)))) }
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }
 
 // settingsGateway serves yaml from a real file, as detour serve does.
@@ -534,30 +527,20 @@ func TestDashboardGuards(t *testing.T) {
 	// In-process (the desktop window) the browser guards do not apply.
 	req, _ := http.NewRequest("GET", "wails://wails/api/v1/stats", nil)
 	req.Header.Set("Origin", "wails://wails")
-	rec := &recorder{header: http.Header{}}
+	rec := httptest.NewRecorder()
 	s.gw.InProcessHandler().ServeHTTP(rec, req)
-	if rec.status != 0 && rec.status != 200 {
-		t.Errorf("in-process stats = %d", rec.status)
+	if rec.Code != http.StatusOK {
+		t.Errorf("in-process stats = %d", rec.Code)
 	}
-	if !strings.Contains(rec.body.String(), `"version"`) {
-		t.Errorf("in-process stats answered %q", rec.body.String())
+	if !strings.Contains(rec.Body.String(), `"version"`) {
+		t.Errorf("in-process stats answered %q", rec.Body.String())
 	}
 	// Writes must still be JSON.
 	req, _ = http.NewRequest("POST", "wails://wails/api/v1/keys/openai/test", strings.NewReader("x"))
 	req.Header.Set("Content-Type", "text/plain")
-	rec = &recorder{header: http.Header{}}
+	rec = httptest.NewRecorder()
 	s.gw.InProcessHandler().ServeHTTP(rec, req)
-	if rec.status != http.StatusUnsupportedMediaType {
-		t.Errorf("an in-process text/plain write = %d, want 415", rec.status)
+	if rec.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("an in-process text/plain write = %d, want 415", rec.Code)
 	}
 }
-
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header         { return r.header }
-func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
-func (r *recorder) WriteHeader(s int)           { r.status = s }
