@@ -9,14 +9,16 @@ import (
 	"log/slog"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"golang.org/x/term"
 
 	"github.com/detour-gateway/detour/app"
 	"github.com/detour-gateway/detour/keystore"
+	"github.com/detour-gateway/detour/localauth"
 )
 
-const keysUsage = `keys set NAME | keys list | keys rm NAME
+const keysUsage = `keys set NAME | keys list | keys rm NAME | keys local add|list|rm [NAME]
 
   set NAME   store a key under NAME in the OS keychain (service "detour").
              The key is read from stdin: typed without echo on a terminal,
@@ -25,7 +27,14 @@ const keysUsage = `keys set NAME | keys list | keys rm NAME
   rm NAME    delete the key NAME
 
 NAME is a provider prefix (openai, groq, …) for keys found by default, or
-any name you refer to as api_key: keychain/NAME in the config.`
+any name you refer to as api_key: keychain/NAME in the config.
+
+Local keys are Detour's own: with detour.server.auth: true, clients must
+send one (Authorization: Bearer KEY or x-api-key: KEY).
+
+  local add NAME   make a local key, print it once, keep only its digest
+  local list       show the local keys' names and when they were made
+  local rm NAME    delete a local key; clients using it are refused`
 
 func (c *cli) keysCmd(ctx context.Context, args []string) error {
 	flags := c.newFlags("keys", keysUsage)
@@ -37,6 +46,9 @@ func (c *cli) keysCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: keys needs a subcommand: set NAME, list or rm NAME", errUsage)
 	}
 	sub, rest := args[0], args[1:]
+	if sub == "local" {
+		return c.localKeysCmd(ctx, rest)
+	}
 	wantArgs := map[string]int{"set": 1, "rm": 1, "list": 0}
 	n, known := wantArgs[sub]
 	switch {
@@ -122,6 +134,58 @@ func (c *cli) keysList(ctx context.Context) error {
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", n, state, env)
+	}
+	return tw.Flush()
+}
+
+// localKeysCmd runs `detour keys local add|list|rm`.
+func (c *cli) localKeysCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: keys local needs a subcommand: add NAME, list or rm NAME", errUsage)
+	}
+	sub, rest := args[0], args[1:]
+	switch {
+	case sub == "list" && len(rest) == 0:
+	case (sub == "add" || sub == "rm") && len(rest) == 1:
+		if !keystore.ValidName(rest[0]) {
+			return fmt.Errorf("%w: invalid local key name %q: use letters, digits, '.', '_' or '-'", errUsage, rest[0])
+		}
+	case sub == "add" || sub == "rm":
+		return fmt.Errorf("%w: keys local %s takes one NAME, e.g. detour keys local %s laptop", errUsage, sub, sub)
+	case sub == "list":
+		return fmt.Errorf("%w: keys local list takes no arguments", errUsage)
+	default:
+		return fmt.Errorf("%w: unknown keys local subcommand %q; use add NAME, list or rm NAME", errUsage, sub)
+	}
+	keys := localauth.Keys{Store: c.keys}
+	switch sub {
+	case "add":
+		key, err := keys.Add(ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "made local key %q; it is shown only now (Detour keeps only its digest):\n", rest[0])
+		fmt.Fprintln(c.stdout, key)
+		fmt.Fprintln(c.stderr, "clients send it as Authorization: Bearer KEY or x-api-key: KEY; turn checking on with detour.server.auth: true")
+		return nil
+	case "rm":
+		if err := keys.Remove(ctx, rest[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "deleted local key %q\n", rest[0])
+		return nil
+	}
+	list, err := keys.List(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tCREATED")
+	for _, k := range list {
+		fmt.Fprintf(tw, "%s\t%s\n", k.Name, k.Created.Local().Format(time.DateTime))
+	}
+	if v := c.getenv(app.LocalKeyEnv); v != "" {
+		fmt.Fprintf(tw, "$%s\t(environment)\n", app.LocalKeyEnv)
 	}
 	return tw.Flush()
 }

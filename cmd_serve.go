@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/detour-gateway/detour/app"
 	"github.com/detour-gateway/detour/autostart"
@@ -76,6 +77,11 @@ func (c *cli) openGateway(f gatewayFlags, log *slog.Logger, o app.Options) (*gat
 	listen := cfg.Detour.Listen
 	if f.addr != "" {
 		listen = f.addr
+		if !cfg.Detour.Server.Auth && !loopbackAddr(listen) {
+			return nil, fmt.Errorf("refusing to listen on %s with local auth off: anyone on the network could use your providers' keys. "+
+				"Turn local auth on first (set detour.server.auth: true in %s and create a key with `detour keys local add NAME`), or use --addr 127.0.0.1:PORT",
+				listen, cfg.Path)
+		}
 	}
 	o.Keys, o.Getenv, o.Logger, o.Version = c.keys, c.getenv, log, buildVersion()
 	if o.Autostart == nil {
@@ -91,6 +97,20 @@ func (c *cli) openGateway(f gatewayFlags, log *slog.Logger, o app.Options) (*gat
 		return nil, fmt.Errorf("listen on %s: %w (is another Detour running? pick another with --addr)", listen, err)
 	}
 	return &gateway{Gateway: gw, cfg: cfg, ln: ln, log: log}, nil
+}
+
+// loopbackAddr reports whether addr (host:port) listens on a loopback
+// address only; ":4000" and "0.0.0.0:4000" do not.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // url returns the gateway's base URL on this machine, http://HOST:PORT: a

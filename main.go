@@ -38,6 +38,7 @@ Usage:
   detour keys set NAME                              store a key (read from stdin) in the OS keychain
   detour keys list                                  show which keys are set (never their values)
   detour keys rm NAME                               delete a key from the OS keychain
+  detour keys local add|list|rm [NAME]              Detour's own keys, required when detour.server.auth is on
   detour cache stats | clear                        show or empty the response cache
   detour version                                    print the version
 

@@ -25,6 +25,8 @@ import (
 	"github.com/detour-gateway/detour/config/watch"
 	"github.com/detour-gateway/detour/frontend"
 	"github.com/detour-gateway/detour/keystore"
+	"github.com/detour-gateway/detour/localauth"
+	"github.com/detour-gateway/detour/redact"
 	"github.com/detour-gateway/detour/requestlog"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/chaos"
@@ -107,6 +109,10 @@ type Gateway struct {
 	// unknown (at start, or a Reload of a config made in code). Guarded
 	// by reloadMu.
 	applied string
+	// secrets are the key values to redact from everything that leaves.
+	secrets *redact.Secrets
+	// local checks local keys while local auth is on; nil while it is off.
+	local atomic.Pointer[localauth.Checker]
 }
 
 // New builds a Gateway from a loaded config.
@@ -132,8 +138,12 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = DefaultShutdownGrace
 	}
-	g := &Gateway{opts: o, keys: &keystore.Resolver{Store: o.Keys, Getenv: o.Getenv, Now: o.Clock.Now}, startCfg: cfg,
-		stats: stats.New(o.Clock.Now)}
+	// Every key the resolver hands out is removed, by value, from every
+	// log line, error answer and request log record from then on.
+	secrets := &redact.Secrets{}
+	o.Logger = slog.New(redact.NewHandler(o.Logger.Handler(), secrets))
+	g := &Gateway{opts: o, secrets: secrets, startCfg: cfg, stats: stats.New(o.Clock.Now),
+		keys: &keystore.Resolver{Store: o.Keys, Getenv: o.Getenv, Now: o.Clock.Now, Found: secrets.Add}}
 	g.config.Store(cfg)
 	g.loadedAt.Store(time.Now().UnixNano())
 	var bg context.Context
@@ -161,6 +171,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g.requests = openRequestLog(cfg.Detour.RequestLog, o)
 	g.restoreStats()
 	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes,
+		Door: g.door(cfg), Limits: limits(cfg.Detour.Server), Secrets: secrets, LocalKeys: localKeys{g},
 		Config: g.ConfigState, Admin: admin{g}, Keys: keys{g}, Stats: g.stats, Settings: settingsStore{g},
 		App:       server.App{Version: o.Version, Desktop: o.Quit != nil, Autostart: o.Autostart, Quit: o.Quit},
 		Listening: g.listening, Dashboard: frontend.Dist(),
@@ -316,13 +327,10 @@ func (g *Gateway) Router() *router.Router { return g.router.Load() }
 // to ShutdownGrace before closing them.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	g.addr.Store(ln.Addr().String())
-	srv := &http.Server{
-		Handler:           g.api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(g.opts.Logger.Handler(), slog.LevelWarn),
-	}
+	g.api.SetDoor(g.door(g.config.Load()), g.listening())
+	srv := g.api.HTTPServer(slog.NewLogLogger(g.opts.Logger.Handler(), slog.LevelWarn))
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- srv.Serve(server.Listener(ln)) }()
 	select {
 	case err := <-done:
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
@@ -584,6 +592,9 @@ func (g *Gateway) reload(cfg *config.Config, rev string) error {
 		return err
 	}
 	pc, nc := prev.Detour.Cache, cfg.Detour.Cache
+	if limits(prev.Detour.Server) != limits(cfg.Detour.Server) {
+		g.opts.Logger.Warn("config: detour.server's timeouts and limits take effect after a restart; its hosts, origins and auth apply now")
+	}
 	if prev.Detour.Listen != cfg.Detour.Listen || prev.Detour.MaxBodyBytes != cfg.Detour.MaxBodyBytes ||
 		pc.Enabled != nc.Enabled || pc.Path != nc.Path || pc.StaleTTL != nc.StaleTTL {
 		g.opts.Logger.Warn("config: the detour section changed; listen, max_body_bytes and cache enabled, path and stale_ttl take effect after a restart")
@@ -600,6 +611,7 @@ func (g *Gateway) reload(cfg *config.Config, rev string) error {
 	}
 	g.router.Store(r)
 	g.config.Store(cfg)
+	g.api.SetDoor(g.door(cfg), g.listening())
 	g.configErr.Store(nil)
 	g.loadedAt.Store(time.Now().UnixNano())
 	g.applied = rev
@@ -626,7 +638,14 @@ func (g *Gateway) WatchConfig(ctx context.Context, path string, ready func()) er
 	if err != nil {
 		return fmt.Errorf("watch the config: %w", err)
 	}
-	return watch.Run(ctx, path, current, watch.Options{Logger: g.opts.Logger, Ready: ready}, func(content []byte) {
+	missing := func() {
+		msg := "the config file was deleted; still running the last good config until the file is back"
+		g.opts.Logger.Error(msg, "file", path)
+		g.configErr.Store(&server.ConfigState{Path: path, LoadedAt: time.Unix(0, g.loadedAt.Load()).UTC(),
+			Error: &server.ConfigError{Message: msg}})
+		g.stats.Changed()
+	}
+	return watch.Run(ctx, path, current, watch.Options{Logger: g.opts.Logger, Ready: ready, Missing: missing}, func(content []byte) {
 		g.reloadFrom(path, content)
 	})
 }

@@ -93,6 +93,7 @@ func (k keys) List(ctx context.Context) []server.KeyState {
 // Set implements server.Keys. The deployments using the key read it again
 // on their next request.
 func (k keys) Set(ctx context.Context, name, value string) error {
+	k.g.secrets.Add(value) // redacted from here on, even before first use
 	if err := k.g.opts.Keys.Set(ctx, name, value); err != nil {
 		return err
 	}

@@ -338,7 +338,95 @@ type Detour struct {
 	SpendPath string
 	// Budgets is detour.budgets.
 	Budgets []Budget
+	// Server is detour.server: who may use the gateway, and how much one
+	// client may take.
+	Server Server
 }
+
+// Defaults of detour.server.
+const (
+	// DefaultBodyTimeout is detour.server.body_timeout: 60 s to receive a
+	// request body.
+	DefaultBodyTimeout = 60 * time.Second
+	// DefaultWriteTimeout is detour.server.write_timeout: 60 s for one
+	// write to a client (an answer, or one event of a stream).
+	DefaultWriteTimeout = 60 * time.Second
+	// DefaultIdleTimeout is detour.server.idle_timeout: 60 s a kept-alive
+	// connection may wait for its next request.
+	DefaultIdleTimeout = 60 * time.Second
+	// DefaultMaxHeaderBytes is detour.server.max_header_bytes: 1 MiB.
+	DefaultMaxHeaderBytes = 1 << 20
+	// DefaultMaxInflightBytes is detour.server.max_inflight_bytes: 64 MiB
+	// of request bodies held at once, across all requests.
+	DefaultMaxInflightBytes int64 = 64 << 20
+	// DefaultMaxRequests is detour.server.max_requests: 256 model API
+	// requests served at once.
+	DefaultMaxRequests = 256
+	// DefaultMaxStreams is detour.server.max_streams: 128 streams open at
+	// once.
+	DefaultMaxStreams = 128
+)
+
+// Server is detour.server: the door of the gateway and its limits.
+type Server struct {
+	// AllowedHosts are Host names answered besides loopback names and the
+	// listen address (e.g. a LAN name); nil = none.
+	AllowedHosts []string
+	// CORSOrigins are the web origins whose pages may call /v1, e.g.
+	// "http://localhost:3000"; "*" allows any; nil = none.
+	CORSOrigins []string
+	// Auth requires a local key (detour keys local add NAME) on the model
+	// API; default false. A general_settings.master_key turns it on.
+	Auth bool
+	// MasterKey is general_settings.master_key from a LiteLLM config, a
+	// local key accepted besides those in the keychain.
+	MasterKey MasterKey
+	// BodyTimeout bounds receiving a request body; default 60 s.
+	BodyTimeout time.Duration
+	// WriteTimeout bounds one write to a client; default 60 s.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds a kept-alive connection's wait for its next
+	// request; default 60 s.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers, in bytes; default 1 MiB.
+	MaxHeaderBytes int
+	// MaxInflightBytes bounds the request bodies held at once, in bytes;
+	// default 64 MiB.
+	MaxInflightBytes int64
+	// MaxRequests bounds the model API requests served at once; default 256.
+	MaxRequests int
+	// MaxStreams bounds the streams open at once; default 128.
+	MaxStreams int
+}
+
+// MasterKey is general_settings.master_key: in the environment
+// (os.environ/VAR), the keychain (keychain/NAME), or, as LiteLLM's examples
+// write it, in the file itself.
+type MasterKey struct {
+	// Ref is where the key is (KeyEnv or KeyKeychain); the zero KeyRef
+	// when unset or literal.
+	Ref KeyRef
+	// Literal is the key when the file holds it. It is never logged or
+	// shown; String leaves it out.
+	Literal string
+}
+
+// Set reports whether a master key is configured.
+func (m MasterKey) Set() bool { return m.Literal != "" || m.Ref.Name != "" }
+
+// String describes where the master key is, never the key itself.
+func (m MasterKey) String() string {
+	switch {
+	case m.Literal != "":
+		return "in the config file"
+	case m.Ref.Name != "":
+		return m.Ref.String()
+	}
+	return "none"
+}
+
+// GoString is String, so %#v cannot print the literal either.
+func (m MasterKey) GoString() string { return "config.MasterKey(" + m.String() + ")" }
 
 // Budget is one spending limit of detour.budgets.
 type Budget struct {

@@ -74,7 +74,8 @@ func parseErr(t *testing.T, src string) []Problem {
 func TestParseExample(t *testing.T) {
 	cfg, warnings := parseOK(t, exampleYAML)
 
-	wantWarnings := []Problem{{Line: 27, Key: "general_settings.master_key", Message: "ignored: LiteLLM proxy setting, not used by Detour"}}
+	wantWarnings := []Problem{{Line: 27, Key: "general_settings.master_key", Message: "local auth is on with the master key written in this file (the value is not shown here); " +
+		"anyone who can read the file can use Detour. Prefer a local key in the keychain (detour keys local add NAME) or master_key: os.environ/VAR"}}
 	if !reflect.DeepEqual(warnings, wantWarnings) {
 		t.Errorf("warnings = %v, want %v", warnings, wantWarnings)
 	}
@@ -137,7 +138,9 @@ func TestParseExample(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Router, wantRouter) {
 		t.Errorf("Router =\n%+v\nwant\n%+v", cfg.Router, wantRouter)
 	}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}}); !reflect.DeepEqual(cfg.Detour, want) {
+	withMaster := defaultServer
+	withMaster.Auth, withMaster.MasterKey = true, MasterKey{Literal: "sk-whatever"}
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: withMaster}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	if cfg.Path != "" {
@@ -164,7 +167,7 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Router, want) {
 		t.Errorf("Router = %+v, want %+v", cfg.Router, want)
 	}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: defaultServer}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	d := cfg.Models[0]
@@ -449,7 +452,7 @@ guardrails: []
 		{11, "router_settings.retry_policy"},
 		{13, "litellm_settings.drop_params"},
 		{16, "environment_variables.OPENAI_API_KEY"},
-		{18, "general_settings.master_key"},
+		{18, "general_settings.master_key"}, // not ignored: it turns local auth on, with a warning
 		{19, "general_settings.database_url"},
 		{21, "detour.theme"},
 		{22, "guardrails"},
@@ -458,7 +461,7 @@ guardrails: []
 		t.Fatalf("got %d warnings, want %d:\n%v", len(warnings), len(want), warnings)
 	}
 	for i, w := range want {
-		if warnings[i].Line != w.line || warnings[i].Key != w.key || !strings.HasPrefix(warnings[i].Message, "ignored") {
+		if warnings[i].Line != w.line || warnings[i].Key != w.key || !strings.HasPrefix(warnings[i].Message, "ignored") && w.key != "general_settings.master_key" {
 			t.Errorf("warning %d = %v, want line %d key %s, ignored", i, warnings[i], w.line, w.key)
 		}
 	}
@@ -720,7 +723,7 @@ func TestDefaultYAML(t *testing.T) {
 		cfg.Router.MaxFallbacks != DefaultMaxFallbacks || cfg.Router.RoutingStrategy != DefaultRoutingStrategy {
 		t.Errorf("DefaultYAML router settings differ from the defaults: %+v", cfg.Router)
 	}
-	if want := (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: defaultServer}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v", cfg.Detour)
 	}
 }
@@ -868,6 +871,9 @@ func TestNumCtx(t *testing.T) {
 		t.Errorf("err = %v, want a num_ctx problem on line 3", err)
 	}
 }
+
+var defaultServer = Server{BodyTimeout: DefaultBodyTimeout, WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout,
+	MaxHeaderBytes: DefaultMaxHeaderBytes, MaxInflightBytes: DefaultMaxInflightBytes, MaxRequests: DefaultMaxRequests, MaxStreams: DefaultMaxStreams}
 
 var defaultCache = Cache{Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes}
 

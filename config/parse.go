@@ -45,6 +45,8 @@ type parser struct {
 	// it has been read; fallbacks are checked against them.
 	groups     map[string]bool
 	groupOrder []string
+	// listenNode is detour.listen's value, nil when it is not set.
+	listenNode *yaml.Node
 	// groupRefs are model groups named inside model_list (by complexity
 	// routers), checked once every group is known.
 	groupRefs []groupRef
@@ -120,18 +122,85 @@ func (p *parser) parse(data []byte) *Config {
 		case "model_list", "router_settings", "litellm_settings", "detour":
 			sections[k] = kv.value
 		case "general_settings":
-			p.ignoreAll(kv.value, k, "ignored: LiteLLM proxy setting, not used by Detour")
+			sections[k] = kv.value
 		case "environment_variables":
 			p.ignoreAll(kv.value, k, "ignored: Detour does not set environment variables from its config; keep API keys in the keychain (detour keys set NAME)")
 		default:
 			p.warnf(kv.key, k, ignored)
 		}
 	}
-	return &Config{
+	cfg := &Config{
 		Models: p.modelList(sections["model_list"], root),
 		Router: p.routerSettings(sections["router_settings"], sections["litellm_settings"]),
 		Detour: p.detour(sections["detour"]),
 	}
+	cfg.Detour.Server.MasterKey = p.generalSettings(sections["general_settings"])
+	if cfg.Detour.Server.MasterKey.Set() {
+		cfg.Detour.Server.Auth = true
+	}
+	p.checkExposure(cfg.Detour)
+	return cfg
+}
+
+// generalSettings reads LiteLLM's general_settings: master_key is Detour's
+// local auth; the rest configures LiteLLM's own proxy and is ignored.
+func (p *parser) generalSettings(n *yaml.Node) MasterKey {
+	var m MasterKey
+	const path = "general_settings"
+	r := resolve(n)
+	if isNull(r) {
+		return m
+	}
+	if r.Kind != yaml.MappingNode {
+		p.ignoreAll(n, path, "ignored: LiteLLM proxy setting, not used by Detour")
+		return m
+	}
+	for _, kv := range p.pairs(r, path) {
+		key := join(path, kv.key.Value)
+		if kv.key.Value != "master_key" {
+			p.warnf(kv.key, key, "ignored: LiteLLM proxy setting, not used by Detour")
+			continue
+		}
+		if isNull(kv.value) {
+			continue
+		}
+		s, ok := scalarText(kv.value)
+		if !ok || strings.TrimSpace(s) == "" {
+			p.errorf(kv.value, key, "must be os.environ/VAR, keychain/NAME or the key itself, got %s", describe(kv.value))
+			continue
+		}
+		if env, ok := strings.CutPrefix(s, envPrefix); ok && validEnvName(env) {
+			m.Ref = KeyRef{Source: KeyEnv, Name: env}
+			continue
+		}
+		if entry, ok := strings.CutPrefix(s, keychainPrefix); ok && entry != "" && !strings.ContainsFunc(entry, unicode.IsSpace) {
+			m.Ref = KeyRef{Source: KeyKeychain, Name: entry}
+			continue
+		}
+		m.Literal = strings.TrimSpace(s)
+		p.warnf(kv.value, key, "local auth is on with the master key written in this file (the value is not shown here); "+
+			"anyone who can read the file can use Detour. Prefer a local key in the keychain (detour keys local add NAME) "+
+			"or master_key: os.environ/VAR")
+	}
+	return m
+}
+
+// checkExposure refuses a listen address other machines can reach while
+// local auth is off: anyone on the network could spend the user's keys.
+func (p *parser) checkExposure(d Detour) {
+	if d.Server.Auth || p.listenNode == nil {
+		return
+	}
+	host, _, err := net.SplitHostPort(d.Listen)
+	if err != nil {
+		return
+	}
+	if ip := net.ParseIP(strings.Trim(host, "[]")); strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback() {
+		return
+	}
+	p.errorf(p.listenNode, "detour.listen", "%q can be reached from other machines, and local auth is off: anyone on the network could use your providers' keys. "+
+		"Turn local auth on first (detour.server.auth: true, then create a key with `detour keys local add NAME`), "+
+		"or listen on 127.0.0.1", d.Listen)
 }
 
 // syntaxProblem turns a YAML syntax error ("yaml: line 3: …") into a
@@ -989,8 +1058,12 @@ func (p *parser) unknownGroup(g string) string {
 
 // detour reads the detour: section.
 func (p *parser) detour(n *yaml.Node) Detour {
-	d := Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: Cache{
-		Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes},
+	d := Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Server: Server{
+		BodyTimeout: DefaultBodyTimeout, WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout,
+		MaxHeaderBytes: DefaultMaxHeaderBytes, MaxInflightBytes: DefaultMaxInflightBytes,
+		MaxRequests: DefaultMaxRequests, MaxStreams: DefaultMaxStreams},
+		Cache: Cache{
+			Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes},
 		Offline:    Offline{Enabled: true, ProbeInterval: DefaultProbeInterval},
 		RequestLog: RequestLog{Enabled: true, Keep: 1000}}
 	p.section(n, "detour", map[string]field{
@@ -1009,6 +1082,7 @@ func (p *parser) detour(n *yaml.Node) Detour {
 				return
 			}
 			d.Listen = s
+			p.listenNode = v
 		},
 		"max_body_bytes": func(v *yaml.Node, key string) {
 			if n, ok := p.whole(v, key, 1, math.MaxInt64, "a whole number of bytes ≥ 1"); ok {
@@ -1018,6 +1092,7 @@ func (p *parser) detour(n *yaml.Node) Detour {
 		"cache":      func(v *yaml.Node, key string) { p.cache(v, key, &d.Cache) },
 		"offline":    func(v *yaml.Node, key string) { p.offline(v, key, &d.Offline) },
 		"spend_path": func(v *yaml.Node, key string) { d.SpendPath, _ = p.name(v, key) },
+		"server":     func(v *yaml.Node, key string) { p.server(v, key, &d.Server) },
 		"budgets":    func(v *yaml.Node, key string) { d.Budgets = p.budgets(v, key) },
 		"request_log": func(v *yaml.Node, key string) {
 			rl := &d.RequestLog
@@ -1177,6 +1252,67 @@ func (p *parser) offline(n *yaml.Node, path string, o *Offline) {
 			}
 		},
 	})
+}
+
+// server reads detour.server into s, which holds the defaults.
+func (p *parser) server(n *yaml.Node, path string, s *Server) {
+	timeout := func(dst *time.Duration) field {
+		return func(v *yaml.Node, key string) {
+			if d, ok := p.seconds(v, key, false); ok {
+				*dst = d
+			}
+		}
+	}
+	limit := func(dst *int, min int64) field {
+		return func(v *yaml.Node, key string) {
+			if n, ok := p.whole(v, key, min, math.MaxInt32, fmt.Sprintf("a whole number ≥ %d", min)); ok {
+				*dst = int(n)
+			}
+		}
+	}
+	p.section(n, path, map[string]field{
+		"allowed_hosts": func(v *yaml.Node, key string) {
+			for i, h := range p.tags(v, key) {
+				if strings.ContainsAny(h, "/ *") {
+					p.errorf(v, index(key, i), "must be a host name or address (no scheme, path or wildcard), got %q", h)
+					continue
+				}
+				s.AllowedHosts = append(s.AllowedHosts, h)
+			}
+		},
+		"cors_origins": func(v *yaml.Node, key string) {
+			for i, o := range p.tags(v, key) {
+				if o != "*" && !validOrigin(o) {
+					p.errorf(v, index(key, i), "must be a web origin like http://localhost:3000 (scheme, host, optional port; no path), or *, got %q", o)
+					continue
+				}
+				s.CORSOrigins = append(s.CORSOrigins, o)
+			}
+		},
+		"auth": func(v *yaml.Node, key string) {
+			if b, ok := p.boolean(v, key); ok {
+				s.Auth = b
+			}
+		},
+		"body_timeout":     timeout(&s.BodyTimeout),
+		"write_timeout":    timeout(&s.WriteTimeout),
+		"idle_timeout":     timeout(&s.IdleTimeout),
+		"max_header_bytes": limit(&s.MaxHeaderBytes, 4096),
+		"max_inflight_bytes": func(v *yaml.Node, key string) {
+			if n, ok := p.whole(v, key, 1<<20, math.MaxInt64, "a whole number of bytes ≥ 1048576 (1 MiB)"); ok {
+				s.MaxInflightBytes = n
+			}
+		},
+		"max_requests": limit(&s.MaxRequests, 1),
+		"max_streams":  limit(&s.MaxStreams, 1),
+	})
+}
+
+// validOrigin reports whether o is a web origin: http(s)://host[:port].
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		(u.Path == "" || u.Path == "/") && u.RawQuery == "" && u.User == nil
 }
 
 // cache reads detour.cache into c, which holds the defaults.

@@ -67,6 +67,11 @@ type Resolver struct {
 	// Now returns the current time. If nil, time.Now. Tests inject a clock.
 	Now func() time.Time
 
+	// Found, if not nil, is called with each key found, before any caller
+	// gets it: Detour gives it to its redactor, so a key is removed by
+	// value from anything that leaves the process.
+	Found func(key string)
+
 	mu       sync.Mutex
 	cache    map[Source]cachedKey
 	inflight map[Source]*lookup
@@ -144,6 +149,9 @@ func (r *Resolver) Forget(src Source) {
 // search looks src up and publishes the outcome to l's waiters.
 func (r *Resolver) search(ctx context.Context, src Source, l *lookup) {
 	key, err := r.find(ctx, src)
+	if err == nil && r.Found != nil {
+		r.Found(key)
+	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()

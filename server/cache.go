@@ -258,7 +258,7 @@ func (s *Server) replay(w http.ResponseWriter, req *chat.Request, a *cachedAnswe
 		writeError(w, e)
 		return e.Status
 	}
-	out := startSSE(w)
+	out := s.startSSE(w)
 	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	for _, c := range chat.Chunks(&resp, includeUsage) {
 		if out.send(c) != nil {

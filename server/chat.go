@@ -58,6 +58,14 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ex.group, ex.stream, ex.tags, ex.prompt = req.Model, req.Stream, hints.Tags, req.Messages
+	if req.Stream {
+		if !s.streams.enter() {
+			ex.status = http.StatusServiceUnavailable
+			writeError(w, busy("open streams", "max_streams"))
+			return
+		}
+		defer s.streams.leave()
+	}
 	rt := s.opts.Router()
 
 	cu := s.useCache(rt, req, policy)
@@ -128,7 +136,7 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 	}
 	defer stream.Close()
 	setRouteHeaders(w.Header(), tr)
-	out := startSSE(w)
+	out := s.startSSE(w)
 	ex.status = http.StatusOK
 	var whole chat.Assembler
 	var usage *chat.Usage
@@ -145,7 +153,9 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 			ex.err = err
 			pe := provider.AsError(err)
 			e := upstreamError(pe, len(tr.Attempts))
-			e.Body.Message = "the stream broke after it started: " + pe.Message
+			// Held-back error answers are redacted by response; an event
+			// in a stream that already flows must be redacted here.
+			e.Body.Message = s.opts.Secrets.String("the stream broke after it started: " + pe.Message)
 			out.send(e)
 			return
 		}
@@ -177,21 +187,23 @@ func costOf(p spend.Price, u *chat.Usage) (float64, bool) {
 	return p.Cost(u), true
 }
 
-// sseWriter writes server-sent events, flushing each one.
+// sseWriter writes server-sent events, flushing each one. Each event gets
+// timeout to reach the client.
 type sseWriter struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	buf []byte
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	buf     []byte
+	timeout time.Duration
 }
 
 // startSSE writes the headers of an event stream.
-func startSSE(w http.ResponseWriter) *sseWriter {
+func (s *Server) startSSE(w http.ResponseWriter) *sseWriter {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	return &sseWriter{w: w, rc: http.NewResponseController(w)}
+	return &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.opts.Limits.WriteTimeout}
 }
 
 // send writes v as one "data:" event.
@@ -201,6 +213,9 @@ func (o *sseWriter) send(v any) error {
 		return err
 	}
 	o.buf = append(append(append(o.buf[:0], "data: "...), b...), "\n\n"...)
+	if o.timeout > 0 {
+		o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
+	}
 	if _, err := o.w.Write(o.buf); err != nil {
 		return err
 	}

@@ -80,5 +80,11 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	w.WriteHeader(e.Status)
-	json.NewEncoder(w).Encode(e)
+	w.Write(e.encode())
+}
+
+// encode returns e as its JSON body, with a final newline.
+func (e *apiError) encode() []byte {
+	b, _ := json.Marshal(e) // plain strings and pointers to them: cannot fail
+	return append(b, '\n')
 }

@@ -10,16 +10,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/redact"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/spend"
 	"github.com/detour-gateway/detour/stats"
@@ -62,6 +65,8 @@ type Options struct {
 	Spend func() spend.Totals
 	// Keys serves /api/v1/keys. Nil means those endpoints are not served.
 	Keys Keys
+	// LocalKeys serves /api/v1/local-keys. Nil means not served.
+	LocalKeys LocalKeys
 	// Stats keeps the dashboard's live numbers for /api/v1/stats. Nil
 	// means none are kept and the endpoint is not served.
 	Stats *stats.Recorder
@@ -82,6 +87,20 @@ type Options struct {
 	// Dashboard is the built dashboard (index.html at its root), served
 	// at /ui/. Nil means /ui/ says it was not built.
 	Dashboard fs.FS
+	// Door says who may use the gateway; SetDoor changes it later. The
+	// zero Door answers loopback names only, to no web page, without a
+	// local key.
+	Door Door
+	// Limits bound timeouts, sizes and concurrency; zero fields take the
+	// defaults.
+	Limits Limits
+	// Secrets are removed from every error answer and management API
+	// answer. Nil means none are known.
+	Secrets *redact.Secrets
+	// InterfaceAddrs lists this machine's addresses, answered as Host
+	// names when the gateway listens on a wildcard address. Nil means
+	// net.InterfaceAddrs.
+	InterfaceAddrs func() ([]net.Addr, error)
 }
 
 // Server serves Detour's HTTP API.
@@ -89,6 +108,15 @@ type Server struct {
 	opts    Options
 	mux     *http.ServeMux
 	started int64
+	door    atomic.Pointer[door]
+	// refusedHosts are the Host names refused and logged so far (each
+	// is logged once); refusedCount caps how many are remembered.
+	refusedHosts sync.Map
+	refusedCount atomic.Int64
+	localAddrs   addrCache
+	inflight     gate // model API requests in flight
+	streams      gate // streams open
+	bodies       byteBudget
 }
 
 // New returns a Server.
@@ -102,7 +130,19 @@ func New(o Options) *Server {
 	if o.NewID == nil {
 		o.NewID = randomID
 	}
+	if o.InterfaceAddrs == nil {
+		o.InterfaceAddrs = net.InterfaceAddrs
+	}
+	o.Limits = o.Limits.withDefaults()
 	s := &Server{opts: o, mux: http.NewServeMux(), started: time.Now().Unix()}
+	s.localAddrs.list = o.InterfaceAddrs
+	s.inflight.max, s.streams.max = int64(o.Limits.MaxRequests), int64(o.Limits.MaxStreams)
+	s.bodies.max = o.Limits.MaxInflightBytes
+	listen := ""
+	if o.Listening != nil {
+		listen = o.Listening()
+	}
+	s.SetDoor(o.Door, listen)
 	for _, prefix := range []string{"/v1", ""} { // OpenAI clients differ on whether the base has /v1
 		s.mux.HandleFunc(prefix+"/chat/completions", s.method(http.MethodPost, s.chatCompletions))
 		s.mux.HandleFunc(prefix+"/embeddings", s.method(http.MethodPost, s.embeddings))
@@ -116,6 +156,11 @@ func New(o Options) *Server {
 		s.mux.HandleFunc("PUT /api/v1/keys/{name}", s.changed(s.setKey))
 		s.mux.HandleFunc("DELETE /api/v1/keys/{name}", s.changed(s.deleteKey))
 		s.mux.HandleFunc("POST /api/v1/keys/{name}/test", s.changed(s.testKey))
+	}
+	if o.LocalKeys != nil {
+		s.mux.HandleFunc("GET /api/v1/local-keys", s.listLocalKeys)
+		s.mux.HandleFunc("POST /api/v1/local-keys", s.changed(s.addLocalKey))
+		s.mux.HandleFunc("DELETE /api/v1/local-keys/{name}", s.changed(s.removeLocalKey))
 	}
 	if o.Spend != nil {
 		s.mux.HandleFunc("/api/v1/spend", s.method(http.MethodGet, s.spend))
@@ -151,13 +196,41 @@ func New(o Options) *Server {
 	return s
 }
 
-// ServeHTTP serves the API.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/ui/") {
+// ServeHTTP serves the API. Every request passes the door first: a Host
+// the gateway answers to; then, for the management API and the
+// dashboard, a connection from this machine and no other web page; for
+// the model API, an allowed web page if any, a JSON body, the local key
+// when local auth is on, and room under the limits.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	management := strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/ui/")
+	w := &response{ResponseWriter: rw, secrets: s.opts.Secrets, writeTimeout: s.opts.Limits.WriteTimeout, all: management}
+	defer w.finish()
+	d := s.door.Load()
+	switch {
+	case !d.hostAllowed(r.Host):
+		s.refuseHost(w, r)
+		return
+	case management:
 		if e := guardAPI(r); e != nil {
 			writeError(w, e)
 			return
 		}
+	case r.URL.Path == "/health" || r.URL.Path == "/":
+	default:
+		if !s.guardModelAPI(w, r, d) {
+			return
+		}
+		if !s.inflight.enter() {
+			writeError(w, busy("requests at once", "max_requests"))
+			return
+		}
+		defer s.inflight.leave()
+		release, e := s.admitBody(r)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		defer release()
 	}
 	s.mux.ServeHTTP(w, r)
 }
@@ -168,7 +241,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // whose requests come under the host's own scheme and name. Writes must
 // still be JSON, as over the network.
 func (s *Server) InProcess() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w := &response{ResponseWriter: rw, secrets: s.opts.Secrets, all: true}
+		defer w.finish()
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			if e := jsonWrites(r); e != nil {
 				writeError(w, e)
@@ -257,17 +332,11 @@ func unknownModel(name string, groups []string) *apiError {
 		Message: fmt.Sprintf("the model %q does not exist in Detour's config; available model groups: %s", name, strings.Join(list, ", "))}}
 }
 
-// readJSON reads a request body of at most MaxBodyBytes and decodes it
-// into v.
+// readJSON reads a request body (see readBody) and decodes it into v.
 func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return &apiError{Status: http.StatusRequestEntityTooLarge, Body: errorDetail{Type: "invalid_request_error", Code: strPtr("request_too_large"),
-				Message: fmt.Sprintf("the request body is larger than %d bytes (detour.max_body_bytes)", tooBig.Limit)}}
-		}
-		return invalidRequest("could not read the request body", "")
+	body, e := s.readBody(w, r)
+	if e != nil {
+		return e
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError

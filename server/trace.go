@@ -25,7 +25,7 @@ func (s *Server) record(ex *exchange) requestlog.Record {
 		r.Prompt, _ = json.Marshal(ex.prompt)
 	}
 	if ex.err != nil {
-		r.Error = ex.err.Error()
+		r.Error = s.opts.Secrets.String(ex.err.Error())
 	}
 	if tr := ex.trace; tr != nil {
 		r.Groups, r.Degraded, r.Tier = tr.Groups, tr.Degraded, tr.Tier

@@ -35,6 +35,11 @@ type Options struct {
 	// Ready, if set, is called once the watch is in place: a change made
 	// after it returns is seen.
 	Ready func()
+	// Missing, if set, is called when the file is gone (deleted, or
+	// renamed away) and stays gone for the debounce time. When it comes
+	// back, changed is called with its content even if that is the same
+	// as before.
+	Missing func()
 }
 
 // Run watches the file at path until ctx is done, and calls changed with
@@ -42,7 +47,8 @@ type Options struct {
 // current is the content already in use (so the first call is a real
 // change); Detour's own writes of a config it has applied are ignored the
 // same way, by content. A file that is missing for a moment (between a
-// delete and a recreate) is not reported.
+// delete and a recreate) is not reported; one that stays missing is, to
+// o.Missing.
 //
 // It watches the directory, not the file, because a rename or a symlink
 // flip replaces the file the watch would be on; when path is a symlink, the
@@ -79,6 +85,7 @@ func Run(ctx context.Context, path string, current []byte, o Options, changed fu
 		o.Ready()
 	}
 	last := sha256.Sum256(current)
+	missing := false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -106,14 +113,18 @@ func Run(ctx context.Context, path string, current []byte, o Options, changed fu
 			}
 			content, err := os.ReadFile(path)
 			if errors.Is(err, fs.ErrNotExist) {
-				continue // deleted; wait for it to come back
+				if !missing && o.Missing != nil {
+					o.Missing()
+				}
+				missing = true
+				continue // wait for it to come back
 			}
 			if err != nil {
 				o.Logger.Warn("config watch: cannot read the config", "path", path, "err", err)
 				continue
 			}
-			if sum := sha256.Sum256(content); sum != last {
-				last = sum
+			if sum := sha256.Sum256(content); sum != last || missing {
+				last, missing = sum, false
 				changed(bytes.Clone(content))
 			}
 		}
