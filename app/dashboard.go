@@ -30,7 +30,7 @@ func (s settingsStore) Settings() server.Settings {
 	out := server.Settings{Path: cfg.Path, Listen: d.Listen, ListeningOn: s.g.listening(),
 		Offline: server.OfflineSettings{Enabled: d.Offline.Enabled, OllamaHost: d.Offline.OllamaHost, Model: d.Offline.Model},
 		Cache:   server.CacheSettings{Enabled: d.Cache.Enabled, TTLSeconds: int64(d.Cache.TTL / time.Second), MaxMB: megabytes(d.Cache.MaxBytes)},
-		Budgets: make([]server.BudgetSetting, 0, len(d.Budgets))}
+		Budgets: make([]server.BudgetSetting, 0, len(d.Budgets)), Auth: d.Server.Auth, MasterKey: d.Server.MasterKey.Set()}
 	for _, b := range d.Budgets {
 		out.Budgets = append(out.Budgets, server.BudgetSetting{Scope: b.Scope, Name: b.Name, DailyUSD: b.DailyUSD, MonthlyUSD: b.MonthlyUSD, OnExceed: b.OnExceed})
 	}
@@ -152,6 +152,9 @@ func settingsEdit(d config.Detour, in server.Settings) config.Edit {
 	if !sameBudgets(budgets, d.Budgets) {
 		e.Budgets = &budgets
 	}
+	if in.Auth != d.Server.Auth {
+		e.Auth = &in.Auth
+	}
 	return e
 }
 
@@ -200,6 +203,8 @@ func settingsProblem(err error, in server.Settings) error {
 	switch key := p.Key; {
 	case key == "detour.listen":
 		param = "listen"
+	case key == "detour.server.auth":
+		param = "auth"
 	case strings.HasPrefix(key, "detour.offline."):
 		param = "offline." + strings.TrimPrefix(key, "detour.offline.")
 	case key == "detour.cache.ttl":

@@ -91,7 +91,8 @@ func startWith(t *testing.T, yaml string, withCache bool) *gateway {
 }
 
 // serve runs a gateway for yaml on 127.0.0.1:0 until the test ends, with
-// upstreamKey as the key of every provider and no environment. The response
+// upstreamKey as the key of every provider and no environment unless o
+// brings its own Keys and Getenv. The response
 // cache is off unless withCache, when it lives in the test's temp dir. It
 // returns the parsed config, the base URL ("…/v1") and a func that shuts
 // the gateway down gracefully and returns Serve's error.
@@ -114,14 +115,18 @@ func serve(t testing.TB, yaml string, o app.Options, withCache bool) *served {
 	if cfg.Detour.Cache.Path == "" {
 		cfg.Detour.Cache.Path = filepath.Join(t.TempDir(), "cache.db")
 	}
-	keys := keystore.NewMemory()
-	for _, name := range []string{"openai", "azure", "anthropic", "gemini"} {
-		if err := keys.Set(context.Background(), name, upstreamKey); err != nil {
-			t.Fatal(err)
+	if o.Keys == nil {
+		keys := keystore.NewMemory()
+		for _, name := range []string{"openai", "azure", "anthropic", "gemini"} {
+			if err := keys.Set(context.Background(), name, upstreamKey); err != nil {
+				t.Fatal(err)
+			}
 		}
+		o.Keys = keys
 	}
-	o.Keys = keys
-	o.Getenv = func(string) string { return "" }
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -29,6 +29,8 @@ type Edit struct {
 	CacheMaxBytes *int64
 	// Budgets replaces detour.budgets; an empty list removes it.
 	Budgets *[]Budget
+	// Auth sets detour.server.auth.
+	Auth *bool
 }
 
 // ErrNotEditable is returned by EditDetour for a file whose shape it will
@@ -81,6 +83,9 @@ func EditDetour(data []byte, e Edit) ([]byte, error) {
 		if e.CacheMaxBytes != nil {
 			w.setScalar(c, "max_bytes", strconv.FormatInt(*e.CacheMaxBytes, 10), "")
 		}
+	}
+	if e.Auth != nil {
+		w.setScalar(w.mappingAt(detour, "server"), "auth", strconv.FormatBool(*e.Auth), "")
 	}
 	if e.Budgets != nil {
 		if b := budgetsNode(*e.Budgets); b != nil {
