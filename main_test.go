@@ -63,6 +63,7 @@ const fakeSecret = "fake-secret-value-42"
 func TestCLI(t *testing.T) {
 	good := writeConfig(t, "model_list:\n  - model_name: demo\n    litellm_params: {model: mock/demo}\n  - model_name: team\n    litellm_params: {model: gpt-4o, api_key: keychain/team-openai}\n")
 	bad := writeConfig(t, "model_list:\n  - model_name: a\n    litellm_params:\n      model: gpt-4o\n      api_key: sk-literal-not-real-0000\n      weight: -1\n    colour: red\n")
+	exposed := writeConfig(t, "model_list:\n  - model_name: demo\n    litellm_params: {model: mock/demo}\ndetour: {listen: 0.0.0.0:4000}\n")
 	t.Setenv("DETOUR_CONFIG", good)
 	tests := []struct {
 		name      string
@@ -102,6 +103,20 @@ func TestCLI(t *testing.T) {
 		{name: "config check missing file", args: []string{"config", "check", "/nonexistent/detour.yaml"}, code: 1, stderr: []string{"/nonexistent/detour.yaml"}},
 		{name: "config without check", args: []string{"config"}, code: 2, stderr: []string{"detour config check [FILE]"}},
 		{name: "serve bad config", args: []string{"serve", "--config", bad}, code: 1, stderr: []string{"weight"}, never: "sk-literal-not-real"},
+		{name: "serve on the network without auth", args: []string{"serve", "--config", good, "--addr", "0.0.0.0:0"}, code: 1,
+			stderr: []string{"refusing to listen on 0.0.0.0:0", "detour.server.auth: true", "detour keys local add NAME"}},
+		{name: "config listening on the network without auth", args: []string{"config", "check", exposed}, code: 1,
+			stdout: []string{"detour.listen", "local auth is off"}},
+		{name: "keys local add", args: []string{"keys", "local", "add", "laptop"}, stdout: []string{"dtr-"}, stderr: []string{`made local key "laptop"`, "shown only now"}},
+		{name: "keys local add bad name", args: []string{"keys", "local", "add", "my laptop"}, code: 2, stderr: []string{"invalid local key name"}},
+		{name: "keys local no subcommand", args: []string{"keys", "local"}, code: 2, stderr: []string{"add NAME, list or rm NAME"}},
+		{name: "keys local list", args: []string{"keys", "local", "list"}, env: map[string]string{"DETOUR_API_KEY": "env-local-key"},
+			preset: map[string]string{"detour-local-keys": `[{"name":"laptop","sha256":"` + strings.Repeat("ab", 32) + `","created":"2026-12-01T10:00:00Z"}]`},
+			stdout: []string{"NAME", "laptop", "$DETOUR_API_KEY"}, never: "env-local-key"},
+		{name: "keys local rm", args: []string{"keys", "local", "rm", "laptop"},
+			preset: map[string]string{"detour-local-keys": `[{"name":"laptop","sha256":"` + strings.Repeat("ab", 32) + `","created":"2026-12-01T10:00:00Z"}]`},
+			stdout: []string{`deleted local key "laptop"`}},
+		{name: "keys local rm missing", args: []string{"keys", "local", "rm", "laptop"}, code: 1, stderr: []string{"no local key of that name"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,7 +38,7 @@ router_settings:
   max_fallbacks: 5
   timeout: 120
 litellm_settings: {fallbacks: [{"*": [demo]}]}   # LiteLLM accepts fallbacks here too
-general_settings: {master_key: sk-whatever}       # ignored with a warning
+general_settings: {master_key: sk-whatever}       # local auth on, with a warning
 detour:
   listen: 127.0.0.1:4000
   max_body_bytes: 33554432

@@ -177,7 +177,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 	// background read that watches for the client going away, cancelling
 	// long streams.
 	rc.SetReadDeadline(time.Now().Add(s.opts.Limits.BodyTimeout))
-	defer rc.SetReadDeadline(time.Time{})
 	var body []byte
 	var err error
 	if n := r.ContentLength; n > 0 && n <= s.opts.MaxBodyBytes {
@@ -189,8 +188,13 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
 	}
 	if err == nil {
+		rc.SetReadDeadline(time.Time{})
 		return body, nil
 	}
+	// The rest of a body that failed is not read: net/http would wait
+	// for it to reuse the connection, which is closed instead.
+	rc.SetReadDeadline(time.Now())
+	w.Header().Set("Connection", "close")
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
@@ -198,7 +202,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 	case errors.Is(err, errBudget):
 		return nil, busy("request bytes in flight", "max_inflight_bytes")
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		w.Header().Set("Connection", "close")
 		return nil, &apiError{Status: http.StatusRequestTimeout, Body: errorDetail{Type: "invalid_request_error", Code: strPtr("request_timeout"),
 			Message: fmt.Sprintf("the request body did not arrive within %s", s.opts.Limits.BodyTimeout)}}
 	}

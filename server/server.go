@@ -217,6 +217,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	case r.URL.Path == "/health" || r.URL.Path == "/":
 	default:
+		if r.ContentLength != 0 {
+			// From here: a body refused unread is not waited for longer.
+			http.NewResponseController(rw).SetReadDeadline(time.Now().Add(s.opts.Limits.BodyTimeout))
+		}
 		if !s.guardModelAPI(w, r, d) {
 			return
 		}

@@ -143,3 +143,41 @@ func TestBurstIsDebounced(t *testing.T) {
 		t.Errorf("change = %q, want only the last of the burst", got)
 	}
 }
+
+func TestMissingReported(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	write(t, path, "v1")
+	current, _ := os.ReadFile(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	changes, missing := make(chan string, 16), make(chan struct{}, 16)
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		o := Options{Debounce: 20 * time.Millisecond, Ready: func() { close(ready) }, Missing: func() { missing <- struct{}{} }}
+		done <- Run(ctx, path, current, o, func(b []byte) { changes <- string(b) })
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	<-ready
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-missing:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a deleted config was not reported")
+	}
+	// Back with the very content it had: still reported, so whoever was
+	// told it is missing hears it is back.
+	write(t, path, "v1")
+	if got := next(t, changes); got != "v1" {
+		t.Errorf("restored content %q, want v1", got)
+	}
+	if len(missing) != 0 {
+		t.Error("one deletion reported more than once")
+	}
+}
