@@ -76,9 +76,10 @@ keyring-test: deps
 desktop-test: desktop
 	bash .ci/desktop-test.sh $(DESKTOP)
 
-## bench: benchmarks, including the latency the proxy adds (added-p50-µs, added-p99-µs)
+## bench: benchmarks, including the latency the proxy adds (added-p50-µs, added-p99-µs) and what an attack on the door costs (BenchmarkAttack: peak RSS, connections left open)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 5000x -count 1 ./...
+	$(GO) test -run '^$$' -bench . -skip Attack -benchtime 5000x -count 1 ./...
+	$(GO) test -run '^$$' -bench Attack -benchtime 3x -count 1 .
 
 # apt-install the packages of $(1) whose file or command is missing.
 define apt_install

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -83,6 +84,7 @@ func (c *cli) openGateway(f gatewayFlags, log *slog.Logger, o app.Options) (*gat
 				listen, cfg.Path)
 		}
 	}
+	setMemoryLimit(cfg.Detour.Server, c.getenv, log)
 	o.Keys, o.Getenv, o.Logger, o.Version = c.keys, c.getenv, log, buildVersion()
 	if o.Autostart == nil {
 		o.Autostart = autostartEntry(f)
@@ -97,6 +99,21 @@ func (c *cli) openGateway(f gatewayFlags, log *slog.Logger, o app.Options) (*gat
 		return nil, fmt.Errorf("listen on %s: %w (is another Detour running? pick another with --addr)", listen, err)
 	}
 	return &gateway{Gateway: gw, cfg: cfg, ln: ln, log: log}, nil
+}
+
+// setMemoryLimit gives the Go runtime a soft memory limit of four times
+// the request bytes allowed in flight plus 64 MiB (320 MiB by default),
+// unless $GOMEMLIMIT sets one: decoding, keying and forwarding a prompt
+// makes a few copies of it, and without a limit the heap may grow to twice
+// what is live before the collector runs. The limit is soft: a process
+// that needs more gets it, with more collection.
+func setMemoryLimit(s config.Server, getenv func(string) string, log *slog.Logger) {
+	if getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := 4*s.MaxInflightBytes + 64<<20
+	debug.SetMemoryLimit(limit)
+	log.Debug("soft memory limit", "MiB", limit>>20)
 }
 
 // loopbackAddr reports whether addr (host:port) listens on a loopback

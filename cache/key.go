@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 
@@ -46,22 +47,25 @@ func Key(group, namespace string, req *chat.Request) ([32]byte, error) {
 	for k := range Excluded {
 		delete(members, k)
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "detour-cache/%d\x00%s\x00%s\x00", KeyVersion, group, namespace)
-	if err := canonical(&b, members); err != nil {
+	// Hashed as it is written: a long prompt is not copied once more.
+	h := sha256.New()
+	fmt.Fprintf(h, "detour-cache/%d\x00%s\x00%s\x00", KeyVersion, group, namespace)
+	if err := canonical(h, members); err != nil {
 		return [32]byte{}, fmt.Errorf("cache key: %w", err)
 	}
-	return sha256.Sum256(b.Bytes()), nil
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum, nil
 }
 
 // canonical writes v as JSON with sorted object keys (encoding/json sorts
 // map keys) and normalised numbers.
-func canonical(b *bytes.Buffer, v any) error {
+func canonical(w io.Writer, v any) error {
 	n, err := normalise(v)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(b)
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(n)
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -111,6 +112,13 @@ func (b *byteBudget) take(n int64) bool {
 	return true
 }
 
+// inUse reports the bytes reserved now.
+func (b *byteBudget) inUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
+
 // give returns n reserved bytes.
 func (b *byteBudget) give(n int64) {
 	b.mu.Lock()
@@ -157,11 +165,31 @@ func (s *Server) admitBody(r *http.Request) (release func(), e *apiError) {
 		if !s.bodies.take(n) {
 			return nil, busy("request bytes in flight", "max_inflight_bytes")
 		}
-		return func() { s.bodies.give(n) }, nil
+		return func() { s.bodies.give(n); s.returnMemory(n) }, nil
 	}
 	m := &meteredBody{ReadCloser: r.Body, budget: &s.bodies}
 	r.Body = m
-	return m.release, nil
+	return func() { m.release(); s.returnMemory(m.held) }, nil
+}
+
+// bigBody is the size from which a request body's memory is handed back
+// to the system once its request ends: 4 MiB.
+const bigBody = 4 << 20
+
+// returnMemory hands the memory of a big request back to the system once
+// no other body is in flight, at most every few seconds: the copies a
+// 30 MiB prompt leaves behind would otherwise keep the process at its peak
+// size for minutes after a burst.
+func (s *Server) returnMemory(n int64) {
+	if n < bigBody || s.bodies.inUse() > 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := s.memoryReturned.Load()
+	if now-last < int64(5*time.Second) || !s.memoryReturned.CompareAndSwap(last, now) {
+		return
+	}
+	go debug.FreeOSMemory()
 }
 
 func tooLarge(limit int64) *apiError {

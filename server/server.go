@@ -117,6 +117,9 @@ type Server struct {
 	inflight     gate // model API requests in flight
 	streams      gate // streams open
 	bodies       byteBudget
+	// memoryReturned is when memory was last handed back to the
+	// system, in unix nanoseconds.
+	memoryReturned atomic.Int64
 }
 
 // New returns a Server.
