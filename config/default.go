@@ -61,6 +61,10 @@ router_settings:
 detour:
   listen: 127.0.0.1:4000           # where clients connect: http://127.0.0.1:4000/v1
   max_body_bytes: 33554432         # largest request body, in bytes (32 MiB)
+  # server:                        # who may use Detour; see the README's Security section
+  #   auth: true                   # clients must send a local key (detour keys local add NAME)
+  #   allowed_hosts: [studio.local] # Host names answered besides localhost and 127.0.0.1
+  #   cors_origins: ["http://localhost:3000"]  # your own web apps that may call /v1
   cache:                           # answers to repeated requests, from a local file
     enabled: true
     # path: ~/.cache/detour/cache.db  # default: the user cache directory

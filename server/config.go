@@ -29,13 +29,16 @@ type ConfigProblem struct {
 }
 
 // health serves GET /health: "ok", or "degraded" with the reason while the
-// config file has errors. Both are 200: the gateway is up and serving.
+// config file has errors (told only to this machine). Both are 200: the
+// gateway is up and serving.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	body := struct {
 		Status string `json:"status"`
 		Reason string `json:"reason,omitempty"`
 	}{Status: "ok"}
-	if s.opts.Config != nil {
+	// Another machine learns whether Detour is up, not where its config
+	// lives or what is wrong with it.
+	if s.opts.Config != nil && loopbackHost(r.RemoteAddr) {
 		if st := s.opts.Config(); st.Error != nil {
 			body.Status, body.Reason = "degraded", st.Error.Message
 			if p := st.Error.Problems; len(p) > 0 {
