@@ -173,7 +173,7 @@ func (s *Server) useCache(rt *router.Router, req *chat.Request, p cachePolicy) c
 
 // answerFromCache answers a hit and reports whether it did; on a miss or a
 // bypass it sets the x-detour-cache header the answer will carry.
-func (s *Server) answerFromCache(w http.ResponseWriter, req *chat.Request, cu cacheUse, ex *exchange) bool {
+func (s *Server) answerFromCache(w http.ResponseWriter, req *chat.Request, d dialect, cu cacheUse, ex *exchange) bool {
 	if !cu.on {
 		return false
 	}
@@ -181,7 +181,7 @@ func (s *Server) answerFromCache(w http.ResponseWriter, req *chat.Request, cu ca
 	if cu.policy.noRead {
 		ex.cache = cacheBypass
 	} else if a := s.lookup(cu.key, cu.policy.maxAge, false); a != nil {
-		ex.cache, ex.status = cacheHit, s.replay(w, req, a, cacheHit)
+		ex.cache, ex.status = cacheHit, s.replay(w, req, d, a, cacheHit)
 		return true
 	} else {
 		s.opts.Cache.RecordMiss()
@@ -224,7 +224,7 @@ func (s *Server) lookup(key [32]byte, maxAge time.Duration, allowStale bool) *ca
 // serveStale answers from an expired entry when every provider failed for
 // a reason that is not the request's own fault. It reports whether it
 // answered.
-func (s *Server) serveStale(w http.ResponseWriter, req *chat.Request, cu cacheUse, err error, ex *exchange) bool {
+func (s *Server) serveStale(w http.ResponseWriter, req *chat.Request, d dialect, cu cacheUse, err error, ex *exchange) bool {
 	var pe *provider.Error
 	if !cu.on || cu.policy.noRead || !errors.As(err, &pe) || pe.Class.Final() {
 		return false
@@ -234,13 +234,13 @@ func (s *Server) serveStale(w http.ResponseWriter, req *chat.Request, cu cacheUs
 		return false
 	}
 	ex.cache, ex.err = cacheStale, err
-	ex.status = s.replay(w, req, a, cacheStale)
+	ex.status = s.replay(w, req, d, a, cacheStale)
 	return true
 }
 
-// replay answers from the cache, as JSON or as a stream, and returns the
-// status written.
-func (s *Server) replay(w http.ResponseWriter, req *chat.Request, a *cachedAnswer, state string) int {
+// replay answers from the cache in the dialect d, as JSON or as a
+// stream, and returns the status written.
+func (s *Server) replay(w http.ResponseWriter, req *chat.Request, d dialect, a *cachedAnswer, state string) int {
 	h := w.Header()
 	h.Set("X-Detour-Cache", state)
 	h.Set("X-Detour-Provider", a.Provider)
@@ -250,7 +250,7 @@ func (s *Server) replay(w http.ResponseWriter, req *chat.Request, a *cachedAnswe
 	h.Set("X-Detour-Fallbacks", "0")
 	h.Set("X-Detour-Cost", "0")
 	if !req.Stream {
-		return writeBody(w, a.Response)
+		return d.answer(w, req, a.Response, nil)
 	}
 	var resp chat.Response
 	if err := json.Unmarshal(a.Response, &resp); err != nil {
@@ -258,9 +258,9 @@ func (s *Server) replay(w http.ResponseWriter, req *chat.Request, a *cachedAnswe
 		writeError(w, e)
 		return e.Status
 	}
-	out := s.startSSE(w)
-	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-	for _, c := range chat.Chunks(&resp, includeUsage) {
+	out := d.stream(s, w, req)
+	out.start()
+	for _, c := range chat.Chunks(&resp, true) {
 		if out.send(c) != nil {
 			return http.StatusOK
 		}

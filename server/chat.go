@@ -36,19 +36,26 @@ type exchange struct {
 	prompt []chat.Message
 }
 
-// chatCompletions serves POST /v1/chat/completions: decode, look in the
-// cache, route, answer, store.
+// chatCompletions serves POST /v1/chat/completions: decode, then the
+// path every dialect shares.
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	ex := &exchange{id: s.opts.NewID(), start: time.Now()}
 	w.Header().Set("X-Detour-Request-Id", ex.id)
 	defer s.logExchange(ex)
-
 	req, apiErr := s.decodeRequest(w, r)
-	var policy cachePolicy
-	var hints router.Hints
-	if apiErr == nil {
-		policy, apiErr = readCachePolicy(r.Header, req)
+	if apiErr != nil {
+		ex.status = apiErr.Status
+		writeError(w, apiErr)
+		return
 	}
+	s.serveModel(w, r, req, chatDialect{}, ex)
+}
+
+// serveModel serves a decoded request of any dialect: look in the cache,
+// reserve its budget, route, answer in the dialect d, store.
+func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, req *chat.Request, d dialect, ex *exchange) {
+	policy, apiErr := readCachePolicy(r.Header, req)
+	var hints router.Hints
 	if apiErr == nil {
 		hints, apiErr = readHints(r.Header, req)
 	}
@@ -69,7 +76,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	rt := s.opts.Router()
 
 	cu := s.useCache(rt, req, policy)
-	if s.answerFromCache(w, req, cu, ex) {
+	if s.answerFromCache(w, req, d, cu, ex) {
 		return
 	}
 	ticket, ok := s.admit(w, req, &hints, ex)
@@ -79,13 +86,13 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	defer ticket.Release() // a no-op once committed
 	ctx := router.WithHints(r.Context(), hints)
 	if req.Stream {
-		s.streamAnswer(w, r.WithContext(ctx), rt, req, ex, cu, ticket)
+		s.streamAnswer(w, r.WithContext(ctx), rt, req, d, ex, cu, ticket)
 		return
 	}
 	resp, tr, err := rt.Chat(ctx, req)
 	ex.trace = tr
 	if err != nil {
-		if s.serveStale(w, req, cu, err, ex) {
+		if s.serveStale(w, req, d, cu, err, ex) {
 			return
 		}
 		ex.status = s.writeRouteError(w, req.Model, tr, err)
@@ -106,19 +113,19 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.store(cu, tr, resp, body) // before the answer, so a repeat right after it can hit
-	ex.status = writeBody(w, body)
+	ex.status = d.answer(w, req, body, resp)
 }
 
-// streamAnswer routes a streamed request and relays its chunks as SSE.
-// The status line waits until routing found an upstream with content, so
-// a request that fails everywhere gets a real error status; a failure
-// after that ends the stream with an error event. A stream that ends
-// cleanly is assembled and stored in the cache.
-func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router.Router, req *chat.Request, ex *exchange, cu cacheUse, ticket Ticket) {
+// streamAnswer routes a streamed request and relays its chunks as events
+// of the dialect d. The status line waits until routing found an upstream
+// with content, so a request that fails everywhere gets a real error
+// status; a failure after that ends the stream with the dialect's error
+// event. A stream that ends cleanly is assembled and stored in the cache.
+func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router.Router, req *chat.Request, d dialect, ex *exchange, cu cacheUse, ticket Ticket) {
+	out := d.stream(s, w, req) // reads what the client asked for before it changes
 	// Ask for usage even when the client did not, so a stream is never
-	// counted as $0; the usage chunk is then kept from the client.
-	clientUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-	if !clientUsage {
+	// counted as $0; out keeps the usage from a client that did not ask.
+	if req.StreamOptions == nil || !req.StreamOptions.IncludeUsage {
 		so := chat.StreamOptions{IncludeUsage: true}
 		if req.StreamOptions != nil {
 			so.Extra = req.StreamOptions.Extra
@@ -128,7 +135,7 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 	stream, tr, err := rt.Stream(r.Context(), req)
 	ex.trace = tr
 	if err != nil {
-		if s.serveStale(w, req, cu, err, ex) {
+		if s.serveStale(w, req, d, cu, err, ex) {
 			return
 		}
 		ex.status = s.writeRouteError(w, req.Model, tr, err)
@@ -136,7 +143,7 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 	}
 	defer stream.Close()
 	setRouteHeaders(w.Header(), tr)
-	out := s.startSSE(w)
+	out.start()
 	ex.status = http.StatusOK
 	var whole chat.Assembler
 	var usage *chat.Usage
@@ -144,7 +151,7 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 		c, err := stream.Recv()
 		if err == io.EOF {
 			ticket.Commit(tr.Answered, usage)
-			s.store(cu, tr, whole.Response(), nil) // before [DONE], so a repeat right after it can hit
+			s.store(cu, tr, whole.Response(), nil) // before the end, so a repeat right after it can hit
 			out.done()
 			return
 		}
@@ -156,7 +163,7 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 			// Held-back error answers are redacted by response; an event
 			// in a stream that already flows must be redacted here.
 			e.Body.Message = s.opts.Secrets.String("the stream broke after it started: " + pe.Message)
-			out.send(e)
+			out.fail(e)
 			return
 		}
 		if c.Model == "" {
@@ -165,12 +172,6 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 		whole.Add(c)
 		if c.Usage != nil {
 			usage = c.Usage
-			if !clientUsage {
-				if len(c.Choices) == 0 {
-					continue // the usage chunk the client did not ask for
-				}
-				c.Usage = nil
-			}
 		}
 		if err := out.send(c); err != nil {
 			ex.err = fmt.Errorf("client went away: %w", err)
@@ -187,7 +188,7 @@ func costOf(p spend.Price, u *chat.Usage) (float64, bool) {
 	return p.Cost(u), true
 }
 
-// sseWriter writes server-sent events, flushing each one. Each event gets
+// sseWriter writes server-sent events, flushing each one. Each write gets
 // timeout to reach the client.
 type sseWriter struct {
 	w       http.ResponseWriter
@@ -196,14 +197,18 @@ type sseWriter struct {
 	timeout time.Duration
 }
 
-// startSSE writes the headers of an event stream.
-func (s *Server) startSSE(w http.ResponseWriter) *sseWriter {
-	h := w.Header()
+// newSSE returns a writer of events to w; start writes the headers.
+func (s *Server) newSSE(w http.ResponseWriter) *sseWriter {
+	return &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.opts.Limits.WriteTimeout}
+}
+
+// start writes the headers of an event stream.
+func (o *sseWriter) start() {
+	h := o.w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	return &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.opts.Limits.WriteTimeout}
+	o.w.WriteHeader(http.StatusOK)
 }
 
 // send writes v as one "data:" event.
@@ -213,10 +218,15 @@ func (o *sseWriter) send(v any) error {
 		return err
 	}
 	o.buf = append(append(append(o.buf[:0], "data: "...), b...), "\n\n"...)
+	return o.write(o.buf)
+}
+
+// write writes events already framed, and flushes them.
+func (o *sseWriter) write(b []byte) error {
 	if o.timeout > 0 {
 		o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
 	}
-	if _, err := o.w.Write(o.buf); err != nil {
+	if _, err := o.w.Write(b); err != nil {
 		return err
 	}
 	return o.rc.Flush()
@@ -224,8 +234,7 @@ func (o *sseWriter) send(v any) error {
 
 // done ends the stream as OpenAI does.
 func (o *sseWriter) done() {
-	io.WriteString(o.w, "data: [DONE]\n\n")
-	o.rc.Flush()
+	o.write([]byte("data: [DONE]\n\n"))
 }
 
 // writeRouteError writes the client's error for a routing failure and
