@@ -30,7 +30,7 @@ func (s settingsStore) Settings() server.Settings {
 	out := server.Settings{Path: cfg.Path, Listen: d.Listen, ListeningOn: s.g.listening(),
 		Offline: server.OfflineSettings{Enabled: d.Offline.Enabled, OllamaHost: d.Offline.OllamaHost, Model: d.Offline.Model},
 		Cache:   server.CacheSettings{Enabled: d.Cache.Enabled, TTLSeconds: int64(d.Cache.TTL / time.Second), MaxMB: megabytes(d.Cache.MaxBytes)},
-		Budgets: make([]server.BudgetSetting, 0, len(d.Budgets)), Auth: d.Server.Auth, MasterKey: d.Server.MasterKey.Set()}
+		Budgets: make([]server.BudgetSetting, 0, len(d.Budgets)), Auth: &d.Server.Auth, MasterKey: d.Server.MasterKey.Set()}
 	for _, b := range d.Budgets {
 		out.Budgets = append(out.Budgets, server.BudgetSetting{Scope: b.Scope, Name: b.Name, DailyUSD: b.DailyUSD, MonthlyUSD: b.MonthlyUSD, OnExceed: b.OnExceed})
 	}
@@ -152,8 +152,8 @@ func settingsEdit(d config.Detour, in server.Settings) config.Edit {
 	if !sameBudgets(budgets, d.Budgets) {
 		e.Budgets = &budgets
 	}
-	if in.Auth != d.Server.Auth {
-		e.Auth = &in.Auth
+	if in.Auth != nil && *in.Auth != d.Server.Auth {
+		e.Auth = in.Auth
 	}
 	return e
 }

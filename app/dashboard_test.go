@@ -544,3 +544,38 @@ func TestDashboardGuards(t *testing.T) {
 		t.Errorf("an in-process text/plain write = %d, want 415", rec.Code)
 	}
 }
+
+// TestSettingsAuth turns local auth on from the settings, and checks that
+// a save that does not mention it (an older page) leaves it on.
+func TestSettingsAuth(t *testing.T) {
+	root, path, _ := settingsGateway(t, "model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\n", false)
+	var m map[string]any
+	apiCall(t, "GET", root+"/api/v1/settings", nil, &m)
+	if m["auth"] != false {
+		t.Fatalf("auth = %v, want false", m["auth"])
+	}
+	m["auth"] = true
+	if st := apiCall(t, "PUT", root+"/api/v1/settings", m, nil); st != 200 {
+		t.Fatalf("save: %d", st)
+	}
+	if file, _ := os.ReadFile(path); !strings.Contains(string(file), "auth: true") {
+		t.Fatalf("the file lacks auth: true:\n%s", file)
+	}
+	resp, err := http.Post(root+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("after turning auth on, a request without a key: %d, want 401", resp.StatusCode)
+	}
+	apiCall(t, "GET", root+"/api/v1/settings", nil, &m)
+	delete(m, "auth")
+	m["cache"].(map[string]any)["ttl_seconds"] = 60
+	if st := apiCall(t, "PUT", root+"/api/v1/settings", m, nil); st != 200 {
+		t.Fatalf("save: %d", st)
+	}
+	if file, _ := os.ReadFile(path); !strings.Contains(string(file), "auth: true") {
+		t.Errorf("a save without auth turned it off:\n%s", file)
+	}
+}

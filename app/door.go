@@ -72,8 +72,13 @@ func (l localKeys) store() localauth.Keys {
 func (l localKeys) List(ctx context.Context) (server.LocalKeyList, error) {
 	out := server.LocalKeyList{Auth: l.g.config.Load().Detour.Server.Auth}
 	keys, err := l.store().List(ctx)
-	if c := l.g.local.Load(); c != nil {
-		keys = append(keys, c.Extra()...)
+	// The keys outside the keychain are listed whether or not auth is on,
+	// so the page can tell before turning it on that a client has one.
+	if l.g.opts.Getenv(LocalKeyEnv) != "" {
+		keys = append(keys, localauth.Key{Name: "$" + LocalKeyEnv, Source: "env"})
+	}
+	if l.g.config.Load().Detour.Server.MasterKey.Set() {
+		keys = append(keys, localauth.Key{Name: "general_settings.master_key", Source: "config"})
 	}
 	for _, k := range keys {
 		out.Keys = append(out.Keys, server.LocalKey{Name: k.Name, Created: k.Created, Source: k.Source})

@@ -275,6 +275,3 @@ func (c *Checker) Forget() {
 	c.loadedAt = time.Time{}
 	c.mu.Unlock()
 }
-
-// Extra returns the local keys that are not in the keychain.
-func (c *Checker) Extra() []Key { return slices.Clone(c.extra) }

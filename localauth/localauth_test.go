@@ -115,9 +115,6 @@ func TestChecker(t *testing.T) {
 	if err := c.Authenticate(ctx, made); !errors.Is(err, server.ErrBadLocalKey) {
 		t.Errorf("a removed key: %v, want ErrBadLocalKey", err)
 	}
-	if got := c.Extra(); len(got) != 2 || got[0].Source != "env" || got[1].Source != "config" {
-		t.Errorf("Extra = %+v", got)
-	}
 }
 
 // downStore is a keychain that cannot be reached.

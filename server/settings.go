@@ -26,9 +26,10 @@ type Settings struct {
 	Cache   CacheSettings   `json:"cache"`
 	Budgets []BudgetSetting `json:"budgets"`
 	// Auth is detour.server.auth: the model API requires a local key.
-	// A general_settings.master_key keeps it on (MasterKey true).
-	Auth      bool `json:"auth"`
-	MasterKey bool `json:"master_key,omitempty"`
+	// A save without it leaves it as it is. A general_settings.master_key
+	// keeps it on (MasterKey true).
+	Auth      *bool `json:"auth"`
+	MasterKey bool  `json:"master_key,omitempty"`
 }
 
 // OfflineSettings is the local Ollama tier; "" means the default.

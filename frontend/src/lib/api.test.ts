@@ -80,11 +80,14 @@ describe('createApi', () => {
           offline: { enabled: false, ollama_host: '', model: '' },
           cache: { enabled: true, ttl_seconds: 60, max_mb: 1 },
           budgets: [],
+          auth: true,
         }),
       'PUT',
       '/api/v1/settings',
-      '{"listen":":4000","offline":{"enabled":false,"ollama_host":"","model":""},"cache":{"enabled":true,"ttl_seconds":60,"max_mb":1},"budgets":[]}',
+      '{"listen":":4000","offline":{"enabled":false,"ollama_host":"","model":""},"cache":{"enabled":true,"ttl_seconds":60,"max_mb":1},"budgets":[],"auth":true}',
     ],
+    ['addLocalKey', (a) => a.addLocalKey('laptop'), 'POST', '/api/v1/local-keys', '{"name":"laptop"}'],
+    ['removeLocalKey encodes the name', (a) => a.removeLocalKey('my key/1'), 'DELETE', '/api/v1/local-keys/my%20key%2F1', '{}'],
   ])('%s sends JSON with Content-Type', async (_n, run, method, url, body) => {
     const f = fakeFetch(json({ settings: { budgets: null }, results: null }));
     await run(createApi(f.fn));
@@ -97,7 +100,7 @@ describe('createApi', () => {
   it('turns an error answer into ApiError with status and param', async () => {
     const f = fakeFetch(oaiError(400, 'daily_usd must be ≥ 0', 'budgets[1].daily_usd'));
     const err = await createApi(f.fn)
-      .saveSettings({ listen: ':1', offline: { enabled: false, ollama_host: '', model: '' }, cache: { enabled: false, ttl_seconds: 0, max_mb: 0 }, budgets: [] })
+      .saveSettings({ listen: ':1', offline: { enabled: false, ollama_host: '', model: '' }, cache: { enabled: false, ttl_seconds: 0, max_mb: 0 }, budgets: [], auth: false })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ status: 400, param: 'budgets[1].daily_usd', message: 'daily_usd must be ≥ 0', unreachable: false });
@@ -127,6 +130,62 @@ describe('createApi', () => {
     expect((await a.keys())[0]?.deployments).toEqual([]);
     expect((await a.request('r1')).attempts).toEqual([]);
     expect((await a.deployments()).deployments).toEqual([]);
+  });
+
+  describe('local keys', () => {
+    it('lists them with the auth state, null keys as none', async () => {
+      const f = fakeFetch(
+        json({
+          auth: true,
+          keys: [
+            { name: 'laptop', created: '2026-12-04T16:00:00Z', source: 'keychain' },
+            { name: '$DETOUR_API_KEY', source: 'env' },
+          ],
+        }),
+        json({ auth: false, keys: null, error: 'the keychain is locked' }),
+      );
+      const a = createApi(f.fn);
+      expect(await a.listLocalKeys()).toEqual({
+        auth: true,
+        keys: [
+          { name: 'laptop', created: '2026-12-04T16:00:00Z', source: 'keychain' },
+          { name: '$DETOUR_API_KEY', source: 'env' },
+        ],
+      });
+      expect(await a.listLocalKeys()).toEqual({ auth: false, keys: [], error: 'the keychain is locked' });
+      expect(f.calls.map((c) => [c.method, c.url, c.body])).toEqual([
+        ['GET', '/api/v1/local-keys', undefined],
+        ['GET', '/api/v1/local-keys', undefined],
+      ]);
+    });
+
+    it('gives back the new key with its value', async () => {
+      const made = { name: 'laptop', created: '2026-12-04T16:00:00Z', source: 'keychain', key: 'dtr-abc' };
+      const f = fakeFetch(json(made));
+      expect(await createApi(f.fn).addLocalKey('laptop')).toEqual(made);
+    });
+
+    it.each<[string, Response, number, string | null, string]>([
+      ['a taken name', oaiError(409, 'a local key named "laptop" exists; remove it first or pick another name', 'name'), 409, 'name', 'a local key named "laptop" exists; remove it first or pick another name'],
+      ['a bad name', oaiError(400, `invalid local key name "a b": use letters, digits, '.', '_' or '-'`, 'name'), 400, 'name', `invalid local key name "a b": use letters, digits, '.', '_' or '-'`],
+      ['no keychain', json({ error: { message: 'no keychain: the secret service is not running', type: 'server_error' } }, 503), 503, null, 'no keychain: the secret service is not running'],
+    ])('refuses %s with the server\'s message', async (_n, answer, status, param, message) => {
+      const err = await createApi(fakeFetch(answer).fn)
+        .addLocalKey('laptop')
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err).toMatchObject({ status, param, message });
+    });
+
+    it('says when the key to remove is unknown', async () => {
+      const f = fakeFetch(oaiError(404, 'no local key named "gone" in the keychain'));
+      await expect(createApi(f.fn).removeLocalKey('gone')).rejects.toMatchObject({ status: 404, message: 'no local key named "gone" in the keychain' });
+    });
+
+    it('removes one and reads back the name', async () => {
+      const f = fakeFetch(json({ deleted: 'laptop' }));
+      expect(await createApi(f.fn).removeLocalKey('laptop')).toEqual({ deleted: 'laptop' });
+    });
   });
 
   it('long-polls stats with the version it got', async () => {

@@ -12,6 +12,8 @@ import type {
   ErrorBody,
   KeyState,
   KeyTest,
+  LocalKeyList,
+  NewLocalKey,
   RequestRecord,
   Settings,
   SettingsBody,
@@ -151,6 +153,21 @@ export function createApi(fetchFn: FetchFn) {
       const t = await call<KeyTest>('POST', `/api/v1/keys/${seg(name)}/test`);
       return { ...t, results: arr(t.results) };
     },
+
+    async listLocalKeys(): Promise<LocalKeyList> {
+      const l = await call<LocalKeyList>('GET', '/api/v1/local-keys');
+      return { ...l, keys: arr(l.keys) };
+    },
+
+    /**
+     * Makes a local key in the keychain. The answer holds its value, the
+     * only time Detour shows it: 409 when the name is taken, 400 for a
+     * bad name, 503 without a keychain.
+     */
+    addLocalKey: (name: string) => call<NewLocalKey>('POST', '/api/v1/local-keys', { name }),
+
+    /** Deletes a keychain local key; 404 when there is none of that name. */
+    removeLocalKey: (name: string) => call<{ deleted: string }>('DELETE', `/api/v1/local-keys/${seg(name)}`),
 
     /** Stats; with wait, long-polls until the version differs (≤ 2 s). */
     async stats(wait?: number, signal?: AbortSignal): Promise<Stats> {

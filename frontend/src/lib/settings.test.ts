@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { checkListen, diffSettings, fieldForParam, formFields, newBudget, parseDraft, restartNote, toDraft, type SettingsDraft } from './settings';
-import type { SettingsBody } from './types';
+import { authBody, bodyOf, checkListen, diffSettings, fieldForParam, formFields, newBudget, parseDraft, restartNote, toDraft, type SettingsDraft } from './settings';
+import type { Settings, SettingsBody } from './types';
 
 const saved: SettingsBody = {
   listen: '127.0.0.1:4000',
   offline: { enabled: true, ollama_host: '', model: '' },
   cache: { enabled: true, ttl_seconds: 86400, max_mb: 512 },
   budgets: [{ scope: 'global', name: '', daily_usd: 0, monthly_usd: 50, on_exceed: 'block' }],
+  // On, so a body that forgot it (and would turn local auth off) shows.
+  auth: true,
 };
 
 const draft = (edit: (d: SettingsDraft) => void = () => {}): SettingsDraft => {
@@ -97,6 +99,7 @@ describe('diffSettings', () => {
     ['offline model and cache ttl', (b) => ((b.offline.model = 'x'), (b.cache.ttl_seconds = 60)), ['offline.model', 'cache.ttl_seconds']],
     ['a budget limit', (b) => (b.budgets[0]!.monthly_usd = 60), ['budgets']],
     ['a budget removed', (b) => (b.budgets = []), ['budgets']],
+    ['local auth', (b) => (b.auth = false), ['auth']],
   ])('%s', (_n, edit, want) => {
     const b = structuredClone(saved);
     edit(b);
@@ -113,12 +116,31 @@ describe('fieldForParam', () => {
     ['budgets[1]', 'budgets[1]'],
     ['budgets[7].name', 'budgets'],
     ['cache.ttl_seconds', 'cache.ttl_seconds'],
+    ['auth', 'auth'],
     ['cache.something', undefined],
     ['model_list', undefined],
     [null, undefined],
     ['', undefined],
   ])('%s → %s', (param, want) => {
     expect(fieldForParam(param, fields)).toBe(want);
+  });
+});
+
+describe('bodyOf and authBody', () => {
+  const loaded: Settings = { ...structuredClone(saved), path: '/home/me/.config/detour/config.yaml', listening_on: '127.0.0.1:4000', revision: 'abc123', master_key: false };
+
+  it('bodyOf keeps what a save sends, auth included', () => {
+    expect(bodyOf(loaded)).toEqual(saved);
+  });
+
+  it('authBody changes auth alone, against the revision read', () => {
+    expect(authBody(loaded, false)).toEqual({ ...saved, auth: false, revision: 'abc123' });
+    expect(authBody({ ...loaded, auth: false }, true)).toEqual({ ...saved, auth: true, revision: 'abc123' });
+  });
+
+  it('authBody without a revision sends none', () => {
+    const { revision: _r, ...noRevision } = loaded;
+    expect(authBody(noRevision, true)).not.toHaveProperty('revision');
   });
 });
 

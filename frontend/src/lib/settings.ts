@@ -3,7 +3,7 @@
 // server puts in error.param ("budgets[1].daily_usd"), so a local check
 // and a 400 from PUT /api/v1/settings land on the same input.
 
-import type { BudgetScope, BudgetSetting, OnExceed, SettingsBody } from './types';
+import type { BudgetScope, BudgetSetting, OnExceed, Settings, SettingsBody } from './types';
 
 export const SCOPES: readonly BudgetScope[] = ['global', 'provider', 'group'];
 export const ON_EXCEED: readonly OnExceed[] = ['block', 'downgrade'];
@@ -26,6 +26,7 @@ export interface SettingsDraft {
   offline: { enabled: boolean; ollama_host: string; model: string };
   cache: { enabled: boolean; ttl_seconds: NumberField; max_mb: NumberField };
   budgets: BudgetDraft[];
+  auth: boolean;
 }
 
 /** param path → message. */
@@ -37,12 +38,27 @@ export function newBudget(): BudgetDraft {
   return { key: nextKey++, scope: 'global', name: '', daily_usd: null, monthly_usd: null, on_exceed: 'block' };
 }
 
+/** The part of the settings a save sends back (the revision aside). */
+export function bodyOf(s: Settings): SettingsBody {
+  return { listen: s.listen, offline: s.offline, cache: s.cache, budgets: s.budgets, auth: s.auth };
+}
+
+/**
+ * The body that turns local auth on or off and keeps every other setting
+ * as s has it, against s's revision (so a file changed meanwhile is
+ * refused, not overwritten).
+ */
+export function authBody(s: Settings, on: boolean): SettingsBody {
+  return { ...bodyOf(s), auth: on, ...(s.revision !== undefined ? { revision: s.revision } : {}) };
+}
+
 export function toDraft(s: SettingsBody): SettingsDraft {
   return {
     listen: s.listen,
     offline: { ...s.offline },
     cache: { ...s.cache },
     budgets: s.budgets.map((b) => ({ key: nextKey++, ...b })),
+    auth: s.auth,
   };
 }
 
@@ -115,6 +131,7 @@ export function parseDraft(d: SettingsDraft): { body: SettingsBody; errors: Fiel
         max_mb: isPositiveInt(d.cache.max_mb) ? d.cache.max_mb : 0,
       },
       budgets,
+      auth: d.auth,
     },
     errors,
   };
@@ -144,6 +161,7 @@ export function diffSettings(a: SettingsBody, b: SettingsBody): string[] {
       );
     });
   if (!same) out.push('budgets');
+  if (a.auth !== b.auth) out.push('auth');
   return out;
 }
 
@@ -174,6 +192,7 @@ export function formFields(budgetCount: number): Set<string> {
     'cache.ttl_seconds',
     'cache.max_mb',
     'budgets',
+    'auth',
   ]);
   for (let i = 0; i < budgetCount; i++) {
     f.add(`budgets[${i}]`);

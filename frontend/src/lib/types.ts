@@ -149,6 +149,35 @@ export interface KeyTest {
   results: KeyTestEntry[];
 }
 
+// ---- /api/v1/local-keys
+
+/**
+ * Where a local key comes from: the keychain (made here or by `detour
+ * keys local add`), $DETOUR_API_KEY, or general_settings.master_key.
+ */
+export type LocalKeySource = 'keychain' | 'env' | 'config';
+
+/** A local key: the key clients send to /v1 when local auth is on. Never its value. */
+export interface LocalKey {
+  name: string;
+  /** Absent for env and config keys. */
+  created?: string;
+  source: LocalKeySource;
+}
+
+export interface LocalKeyList {
+  /** detour.server.auth (or a master_key): /v1 requires a local key. */
+  auth: boolean;
+  keys: LocalKey[];
+  /** Why the keychain could not be read; absent when it was. */
+  error?: string;
+}
+
+/** The answer to creating a key: the only time its value is shown. */
+export interface NewLocalKey extends LocalKey {
+  key: string;
+}
+
 // ---- /api/v1/stats
 
 export type GatewayStatus = 'online' | 'offline' | 'degraded';
@@ -231,11 +260,18 @@ export interface SettingsBody {
   offline: { enabled: boolean; ollama_host: string; model: string };
   cache: { enabled: boolean; ttl_seconds: number; max_mb: number };
   budgets: BudgetSetting[];
+  /**
+   * detour.server.auth: /v1 requires a local key. Always sent: a body
+   * without it would turn local auth off.
+   */
+  auth: boolean;
 }
 
 export interface Settings extends SettingsBody {
   path: string;
   listening_on: string;
+  /** general_settings.master_key is set, which keeps auth on whatever auth says. */
+  master_key?: boolean;
 }
 
 export interface SettingsSaved {
