@@ -16,7 +16,7 @@ DESKTOP_DEPS := /usr/include/gtk-3.0/gtk/gtk.h:libgtk-3-dev \
 TEST_DEPS := dbus-run-session:dbus gnome-keyring-daemon:gnome-keyring chromium:chromium \
 	Xvfb:xvfb import:imagemagick xdotool:xdotool xwininfo:x11-utils curl:curl $(DESKTOP_DEPS)
 
-.PHONY: all build desktop frontend run serve install test lint unit frontend-test e2e keyring-test desktop-test bench \
+.PHONY: all build desktop frontend run serve install test lint unit frontend-test e2e keyring-test desktop-test bench fuzz \
 	deps desktop-deps node-deps clean
 
 all: build
@@ -80,6 +80,25 @@ desktop-test: desktop
 bench:
 	$(GO) test -run '^$$' -bench . -skip Attack -benchtime 5000x -count 1 ./...
 	$(GO) test -run '^$$' -bench Attack -benchtime 3x -count 1 .
+
+FUZZTIME ?= 30s
+# An input that finds new code is minimized before fuzzing goes on, by
+# default for up to 60 s, which would hold up a short run's worker for most
+# of it. A crasher is minimized within the same bound; the failing input is
+# saved under the package's testdata/fuzz either way.
+FUZZMINIMIZETIME ?= 5s
+
+## fuzz: each fuzz target for FUZZTIME (default 30s)
+# `go test -fuzz` takes one target per run, so the targets are listed
+# (`go test -list` prints a package's names, then its "ok" line) and run one
+# at a time. Their seed corpora already run as tests in `make unit`.
+fuzz:
+	@targets="$$($(GO) test -list '^Fuzz' ./...)" || { echo "$$targets"; exit 1; }; \
+	echo "$$targets" | awk '/^Fuzz/ { names[n++] = $$1; next } /^ok/ { for (i = 0; i < n; i++) print $$2, names[i]; n = 0 }' | \
+	while read -r pkg name; do \
+		echo "== $$name ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) "$$pkg" || exit 1; \
+	done
 
 # apt-install the packages of $(1) whose file or command is missing.
 define apt_install

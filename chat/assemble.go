@@ -74,6 +74,9 @@ func (a *Assembler) Add(c *Chunk) {
 			if tc.Extra != nil {
 				call.Extra = tc.Extra
 			}
+			if tc.Function.Extra != nil {
+				call.Function.Extra = tc.Function.Extra
+			}
 			s.args[idx].WriteString(tc.Function.Arguments)
 		}
 		if ch.FinishReason != "" {

@@ -33,6 +33,11 @@ type Request struct {
 	User                string          `json:"user,omitempty"`
 
 	Extra Extra `json:"-"`
+	// Native is the request as the client sent it, when the client spoke
+	// another dialect than Chat Completions; nil otherwise. An adapter
+	// whose upstream speaks that dialect sends these bytes rather than a
+	// translation (see Native).
+	Native *Native `json:"-"`
 }
 
 // StreamOptions are the options of a streamed request.
@@ -155,6 +160,8 @@ type ToolCall struct {
 type FunctionCall struct {
 	Name      string `json:"name,omitempty"`
 	Arguments string `json:"arguments"`
+
+	Extra Extra `json:"-"`
 }
 
 // Response is a complete (non-streamed) chat completion.
@@ -167,6 +174,9 @@ type Response struct {
 	Usage   *Usage   `json:"usage,omitempty"`
 
 	Extra Extra `json:"-"`
+	// Native is the upstream's own answer, when it was asked in the
+	// client's dialect (Request.Native); nil otherwise.
+	Native *Native `json:"-"`
 }
 
 // Choice is one answer of a Response.
@@ -217,6 +227,10 @@ type Chunk struct {
 	Usage *Usage `json:"usage,omitempty"`
 
 	Extra Extra `json:"-"`
+	// Native holds the upstream's own stream events behind this chunk,
+	// framed as they came, when the upstream was asked in the client's
+	// dialect (Request.Native); nil otherwise.
+	Native []byte `json:"-"`
 }
 
 // HasContent reports whether the chunk carries part of the answer (text,
@@ -292,6 +306,7 @@ type (
 	plainTool                    Tool
 	plainFunctionDef             FunctionDef
 	plainToolCall                ToolCall
+	plainFunctionCall            FunctionCall
 	plainResponse                Response
 	plainChoice                  Choice
 	plainChunk                   Chunk
@@ -310,6 +325,7 @@ var (
 	toolFields                    = fieldsOf(reflect.TypeFor[plainTool]())
 	functionDefFields             = fieldsOf(reflect.TypeFor[plainFunctionDef]())
 	toolCallFields                = fieldsOf(reflect.TypeFor[plainToolCall]())
+	functionCallFields            = fieldsOf(reflect.TypeFor[plainFunctionCall]())
 	responseFields                = fieldsOf(reflect.TypeFor[plainResponse]())
 	choiceFields                  = fieldsOf(reflect.TypeFor[plainChoice]())
 	chunkFields                   = fieldsOf(reflect.TypeFor[plainChunk]())

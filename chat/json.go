@@ -72,6 +72,16 @@ func (t ToolCall) MarshalJSON() ([]byte, error) {
 	return encodeWithExtra(plainToolCall(t), t.Extra, toolCallFields)
 }
 
+// UnmarshalJSON decodes a FunctionCall, keeping unknown members in Extra.
+func (f *FunctionCall) UnmarshalJSON(data []byte) error {
+	return setExtra(data, (*plainFunctionCall)(f), &f.Extra, functionCallFields)
+}
+
+// MarshalJSON encodes a FunctionCall with the members kept in Extra.
+func (f FunctionCall) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(plainFunctionCall(f), f.Extra, functionCallFields)
+}
+
 // UnmarshalJSON decodes a Response, keeping unknown members in Extra.
 func (r *Response) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainResponse)(r), &r.Extra, responseFields)

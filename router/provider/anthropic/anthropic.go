@@ -31,6 +31,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,7 +118,17 @@ func (c *Client) Chat(ctx context.Context, req *chat.Request) (*chat.Response, e
 		return nil, &provider.Error{Class: provider.ServerError, Status: resp.StatusCode,
 			Message: c.opts.Name + " sent a malformed answer", Err: err}
 	}
+	if native(req) {
+		out.Native = &chat.Native{Dialect: chat.DialectAnthropic, Body: body}
+	}
 	return out, nil
+}
+
+// native reports whether req came from a client speaking the Messages API:
+// its own bytes go upstream, and the upstream's come back beside the
+// translation.
+func native(req *chat.Request) bool {
+	return req.Native != nil && req.Native.Dialect == chat.DialectAnthropic
 }
 
 // Stream sends req with stream: true and returns once the upstream has
@@ -128,19 +139,17 @@ func (c *Client) Stream(ctx context.Context, req *chat.Request) (provider.Stream
 		return nil, err
 	}
 	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-	return newStream(c.opts.Name, c.opts.Model, c.opts.Now().Unix(), includeUsage, resp.Body), nil
+	s := newStream(c.opts.Name, c.opts.Model, c.opts.Now().Unix(), includeUsage, resp.Body)
+	s.keepNative = native(req)
+	return s, nil
 }
 
 // send translates and posts req, and returns a 200 response or the
 // classified failure.
 func (c *Client) send(ctx context.Context, req *chat.Request, streaming bool) (*http.Response, error) {
-	wire, perr := c.translate(req, streaming)
+	body, perr := c.body(req, streaming)
 	if perr != nil {
 		return nil, perr
-	}
-	body, err := json.Marshal(wire)
-	if err != nil {
-		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "the request could not be encoded", Err: err}
 	}
 	accept := "application/json"
 	if streaming {
@@ -151,13 +160,109 @@ func (c *Client) send(ctx context.Context, req *chat.Request, streaming bool) (*
 		return nil, perr
 	}
 	hreq.Header.Set("Anthropic-Version", APIVersion)
+	if native(req) {
+		for _, h := range []string{"Anthropic-Version", "Anthropic-Beta"} {
+			if v := req.Native.Header[h]; v != "" {
+				hreq.Header.Set(h, v)
+			}
+		}
+	}
 	if perr := provider.SetKey(ctx, c.opts.Key, func(key string) { hreq.Header.Set("X-Api-Key", key) }); perr != nil {
 		return nil, perr
 	}
 	return provider.Send(c.opts.HTTPClient, hreq, c.classify)
 }
 
+// body is the Messages request for req: the client's own bytes with this
+// deployment's model when the client spoke the Messages API, else the
+// translation of the canonical request.
+func (c *Client) body(req *chat.Request, streaming bool) ([]byte, *provider.Error) {
+	if native(req) {
+		model, _ := json.Marshal(c.opts.Model)
+		body, err := chat.SetMember(req.Native.Body, "model", model)
+		if err == nil {
+			body, err = chat.SetMember(body, "stream", json.RawMessage(strconv.FormatBool(streaming)))
+		}
+		if err != nil {
+			return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "the request could not be forwarded", Err: err}
+		}
+		return body, nil
+	}
+	wire, perr := c.translate(req, streaming)
+	if perr != nil {
+		return nil, perr
+	}
+	body, err := json.Marshal(wire)
+	if err != nil {
+		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "the request could not be encoded", Err: err}
+	}
+	return body, nil
+}
+
 // classify is Classify for this client's provider, at the client's time.
 func (c *Client) classify(status int, header http.Header, body []byte) *provider.Error {
 	return Classify(c.opts.Name, status, header, body, c.opts.Now())
+}
+
+// CountTokens asks Anthropic's count_tokens endpoint how many input tokens
+// req holds: the client's own body (with this deployment's model) when it
+// spoke the Messages API, else the translation of the canonical request.
+func (c *Client) CountTokens(ctx context.Context, req *chat.Request) (int, error) {
+	var body []byte
+	if native(req) {
+		model, _ := json.Marshal(c.opts.Model)
+		b, err := chat.SetMember(req.Native.Body, "model", model)
+		if err != nil {
+			return 0, &provider.Error{Class: provider.BadRequest, Local: true, Message: "the request could not be forwarded", Err: err}
+		}
+		body = b
+	} else {
+		wire, perr := c.translate(req, false)
+		if perr != nil {
+			return 0, perr
+		}
+		// count_tokens takes the request without max_tokens or stream.
+		counted := struct {
+			Model      string          `json:"model"`
+			System     json.RawMessage `json:"system,omitempty"`
+			Messages   json.RawMessage `json:"messages"`
+			Tools      json.RawMessage `json:"tools,omitempty"`
+			ToolChoice json.RawMessage `json:"tool_choice,omitempty"`
+		}{Model: c.opts.Model}
+		raw, _ := json.Marshal(wire)
+		var m map[string]json.RawMessage
+		json.Unmarshal(raw, &m)
+		counted.System, counted.Messages, counted.Tools, counted.ToolChoice = m["system"], m["messages"], m["tools"], m["tool_choice"]
+		body, _ = json.Marshal(counted)
+	}
+	hreq, perr := provider.NewRequest(ctx, c.opts.Name, c.endpoint+"/count_tokens", body, "application/json")
+	if perr != nil {
+		return 0, perr
+	}
+	hreq.Header.Set("Anthropic-Version", APIVersion)
+	if native(req) {
+		for _, h := range []string{"Anthropic-Version", "Anthropic-Beta"} {
+			if v := req.Native.Header[h]; v != "" {
+				hreq.Header.Set(h, v)
+			}
+		}
+	}
+	if perr := provider.SetKey(ctx, c.opts.Key, func(key string) { hreq.Header.Set("X-Api-Key", key) }); perr != nil {
+		return 0, perr
+	}
+	resp, err := provider.Send(c.opts.HTTPClient, hreq, c.classify)
+	if err != nil {
+		return 0, err
+	}
+	answer, perr := provider.ReadAnswer(resp, c.opts.Name, "token count")
+	if perr != nil {
+		return 0, perr
+	}
+	var out struct {
+		InputTokens *int `json:"input_tokens"`
+	}
+	if err := json.Unmarshal(answer, &out); err != nil || out.InputTokens == nil {
+		return 0, &provider.Error{Class: provider.ServerError, Status: resp.StatusCode, Message: c.opts.Name + " sent a malformed token count", Err: err}
+	}
+	return *out.InputTokens, nil
 }

@@ -61,6 +61,11 @@ type stream struct {
 	pending   []*chat.Chunk
 	done      bool  // message_stop was seen
 	err       error // the failure that ended the stream
+	// keepNative keeps each event's bytes, framed as they came, on the
+	// next chunk queued (Chunk.Native): the client speaks the Messages
+	// API too. native holds the events not yet given to a chunk.
+	keepNative bool
+	native     []byte
 }
 
 func newStream(name, model string, created int64, includeUsage bool, body io.ReadCloser) *stream {
@@ -88,10 +93,26 @@ func (s *stream) Recv() (*chat.Chunk, error) {
 			s.err = sse.ReadError(s.name, err) // the stream ended, or broke, before message_stop
 			continue
 		}
+		if s.keepNative {
+			s.native = appendEvent(s.native, ev)
+		}
+		queued := len(s.pending)
 		if perr := s.handle(ev); perr != nil {
 			s.err = perr
+			continue
+		}
+		if s.keepNative && len(s.pending) > queued {
+			s.pending[queued].Native, s.native = s.native, nil
 		}
 	}
+}
+
+// appendEvent appends ev framed as the Messages API frames its events.
+func appendEvent(dst []byte, ev sse.Event) []byte {
+	if ev.Name != "" {
+		dst = append(append(append(dst, "event: "...), ev.Name...), '\n')
+	}
+	return append(append(append(dst, "data: "...), ev.Data...), "\n\n"...)
 }
 
 // Close releases the connection. It is safe to call more than once.
