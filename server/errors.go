@@ -80,7 +80,27 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	w.WriteHeader(e.Status)
+	if shape := errorShapeOf(w); shape != nil {
+		w.Write(shape(e))
+		return
+	}
 	w.Write(e.encode())
+}
+
+// errorShapeOf returns how errors are written for the request w answers:
+// nil for OpenAI's shape, or the shape of the client's dialect, which
+// ServeHTTP set on the response.
+func errorShapeOf(w http.ResponseWriter) func(*apiError) []byte {
+	for {
+		switch x := w.(type) {
+		case *response:
+			return x.errorShape
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return nil
+		}
+	}
 }
 
 // encode returns e as its JSON body, with a final newline.

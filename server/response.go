@@ -19,6 +19,9 @@ type response struct {
 	secrets      *redact.Secrets
 	writeTimeout time.Duration
 	all          bool // hold back every answer (the management API)
+	// errorShape writes an error in the client's dialect; nil means
+	// OpenAI's shape.
+	errorShape func(*apiError) []byte
 	held         bool // the answer is being held back
 	wroteHeader  bool
 	status       int

@@ -149,6 +149,8 @@ func New(o Options) *Server {
 	for _, prefix := range []string{"/v1", ""} { // OpenAI clients differ on whether the base has /v1
 		s.mux.HandleFunc(prefix+"/chat/completions", s.method(http.MethodPost, s.chatCompletions))
 		s.mux.HandleFunc(prefix+"/embeddings", s.method(http.MethodPost, s.embeddings))
+		s.mux.HandleFunc(prefix+"/messages", s.method(http.MethodPost, s.messages))
+		s.mux.HandleFunc(prefix+"/messages/count_tokens", s.method(http.MethodPost, s.countTokens))
 		s.mux.HandleFunc(prefix+"/models", s.method(http.MethodGet, s.models))
 		s.mux.HandleFunc(prefix+"/models/{model...}", s.method(http.MethodGet, s.model))
 	}
@@ -194,7 +196,7 @@ func New(o Options) *Server {
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Body: errorDetail{Type: "invalid_request_error",
-			Message: fmt.Sprintf("no such endpoint: %s %s; Detour serves POST /v1/chat/completions, POST /v1/embeddings and GET /v1/models", r.Method, r.URL.Path)}})
+			Message: fmt.Sprintf("no such endpoint: %s %s; Detour serves POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings and GET /v1/models", r.Method, r.URL.Path)}})
 	})
 	return s
 }
@@ -207,6 +209,9 @@ func New(o Options) *Server {
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	management := strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/ui/")
 	w := &response{ResponseWriter: rw, secrets: s.opts.Secrets, writeTimeout: s.opts.Limits.WriteTimeout, all: management}
+	if messagesPath(r.URL.Path) {
+		w.errorShape = anthropicError
+	}
 	defer w.finish()
 	d := s.door.Load()
 	switch {

@@ -151,6 +151,10 @@ func (s *Server) toolUseID() string {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/v1/messages/count_tokens" {
+		s.countTokens(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/messages" {
 		writeJSON(w, http.StatusNotFound, ErrorBody("not_found_error", "Not Found"))
 		return
@@ -200,6 +204,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeMessage(w, a, rep.Fault)
+}
+
+// countTokens answers POST /v1/messages/count_tokens as Anthropic does:
+// the request without max_tokens, stream or sampling parameters, and
+// {"input_tokens": N}, N counted as the messages endpoint counts them. It
+// is recorded like a message request and takes no reply.
+func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	var body map[string]any
+	if json.Unmarshal(raw, &body) != nil {
+		body = nil
+	}
+	s.Record(Request{Header: r.Header.Clone(), Body: body, Raw: raw})
+	switch {
+	case r.Header.Get("x-api-key") == "":
+		writeJSON(w, http.StatusUnauthorized, ErrorBody("authentication_error", "x-api-key header is required"))
+		return
+	case body == nil:
+		writeJSON(w, http.StatusBadRequest, ErrorBody("invalid_request_error", "There was an issue with your request body: the body is not valid JSON"))
+		return
+	}
+	if k := extra(body, set("model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers")); k != "" {
+		writeJSON(w, http.StatusBadRequest, ErrorBody("invalid_request_error", k+": Extra inputs are not permitted"))
+		return
+	}
+	if msg := validateMessages(body["messages"]); msg != "" {
+		writeJSON(w, http.StatusBadRequest, ErrorBody("invalid_request_error", msg))
+		return
+	}
+	writeJSON(w, http.StatusOK, fmt.Sprintf(`{"input_tokens":%d}`, max(1, tokens(body["system"])+tokens(body["messages"]))))
 }
 
 // requestID is the request-id every answer carries.
