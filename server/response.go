@@ -21,11 +21,11 @@ type response struct {
 	all          bool // hold back every answer (the management API)
 	// errorShape writes an error in the client's dialect; nil means
 	// OpenAI's shape.
-	errorShape func(*apiError) []byte
-	held         bool // the answer is being held back
-	wroteHeader  bool
-	status       int
-	buf          bytes.Buffer
+	errorShape  func(*apiError) []byte
+	held        bool // the answer is being held back
+	wroteHeader bool
+	status      int
+	buf         bytes.Buffer
 }
 
 // Unwrap returns the ResponseWriter response wraps, for
