@@ -50,7 +50,7 @@ serve: build
 	./$(BIN) serve
 
 ## test: every test: lint, frontend units, Go units under -race, the page in Chromium, the real keychain, the window under Xvfb
-test: deps lint frontend-test unit e2e keyring-test desktop-test
+test: deps lint frontend-test unit e2e sdk-test keyring-test desktop-test
 
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
@@ -67,6 +67,16 @@ unit:
 ## e2e: the dashboard of a real `detour serve` in Chromium (Playwright), screenshots in frontend/test-results
 e2e: frontend
 	DETOUR_E2E=1 $(GO) test -count=1 -run TestDashboardInBrowser .
+
+## sdk-test: the official clients (@anthropic-ai/sdk, openai, the AI SDK) against a running Detour
+sdk-test: sdk-deps
+	DETOUR_SDK=1 $(GO) test -count=1 -run TestOfficialClients ./sdktest/
+
+# The SDK tests' npm packages, as locked in sdktest/package-lock.json.
+sdk-deps:
+	@command -v $(NPM) >/dev/null || { echo "Node.js 20.19+ with npm is required (https://nodejs.org)" >&2; exit 1; }
+	@if [ ! -d sdktest/node_modules ] || [ sdktest/package-lock.json -nt sdktest/node_modules/.package-lock.json ]; then \
+		cd sdktest && $(NPM) ci --no-audit --no-fund; fi
 
 ## keyring-test: the keystore against a real Secret Service (gnome-keyring on a private D-Bus)
 keyring-test: deps

@@ -173,7 +173,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case v == "":
 		writeJSON(w, http.StatusBadRequest, ErrorBody("invalid_request_error", "anthropic-version: header is required"))
 		return
-	case v != "2023-06-01" && v != "2023-01-01":
+	case !validVersion(v):
 		writeJSON(w, http.StatusBadRequest, ErrorBody("invalid_request_error", fmt.Sprintf("anthropic-version: %q is not a valid version", v)))
 		return
 	}
@@ -234,6 +234,14 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, fmt.Sprintf(`{"input_tokens":%d}`, max(1, tokens(body["system"])+tokens(body["messages"]))))
+}
+
+// validVersion reports whether v names an API version: a date from
+// 2023-01-01 on, as newer SDKs send newer ones (@anthropic-ai/sdk 1.17
+// sends 2026-10-21).
+func validVersion(v string) bool {
+	t, err := time.Parse(time.DateOnly, v)
+	return err == nil && !t.Before(time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // requestID is the request-id every answer carries.
