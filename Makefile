@@ -16,7 +16,7 @@ DESKTOP_DEPS := /usr/include/gtk-3.0/gtk/gtk.h:libgtk-3-dev \
 TEST_DEPS := dbus-run-session:dbus gnome-keyring-daemon:gnome-keyring chromium:chromium \
 	Xvfb:xvfb import:imagemagick xdotool:xdotool xwininfo:x11-utils curl:curl $(DESKTOP_DEPS)
 
-.PHONY: all build desktop frontend run serve install test lint unit frontend-test e2e keyring-test desktop-test bench fuzz \
+.PHONY: all build desktop frontend run serve install test lint unit frontend-test e2e sdk-test sdk-deps keyring-test desktop-test bench fuzz \
 	deps desktop-deps node-deps clean
 
 all: build
