@@ -303,3 +303,20 @@ func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
+
+// TestMessagesAnthropicOnly: a request with a server tool (web search),
+// which no other API has, goes only to the group's Anthropic deployment.
+func TestMessagesAnthropicOnly(t *testing.T) {
+	gpt := openaitest.New(t)
+	claude := anthropictest.New(t, anthropictest.Reply{Text: "Searched."})
+	s := serve(t, "model_list:\n"+deployment(gpt, "claude", "gpt-4.1", "      order: 1\n")+
+		fmt.Sprintf("  - model_name: claude\n    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: %s, order: 2}\n", claude.URL)+
+		"router_settings: {num_retries: 2}\n", app.Options{}, false)
+	resp, got := postMessages(t, s.url+"/messages", `{"model":"claude","max_tokens":100,"tools":[{"type":"web_search_20250305","name":"web_search","max_uses":3}],"messages":[{"role":"user","content":"news?"}]}`)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Detour-Provider") != "anthropic" {
+		t.Fatalf("%d from %q: %s", resp.StatusCode, resp.Header.Get("X-Detour-Provider"), got)
+	}
+	if n := gpt.Count(); n != 0 {
+		t.Errorf("the OpenAI deployment got %d requests it cannot serve", n)
+	}
+}

@@ -31,6 +31,10 @@ type Native struct {
 	// Header holds the client's headers that belong to the dialect
 	// (anthropic-version, anthropic-beta), to pass on; nil for answers.
 	Header map[string]string
+	// Required is set when the request holds what only an upstream of
+	// the same dialect can serve (Anthropic's server tools, say): no
+	// other deployment may take it.
+	Required bool
 }
 
 // SetMember returns the JSON object body with its top-level member key set

@@ -317,6 +317,17 @@ type routing struct {
 
 // newRouting prepares the routing of req (nil for embeddings).
 func (r *Router) newRouting(ctx context.Context, req *chat.Request, call attemptFunc) *routing {
+	if req != nil && req.Native != nil && req.Native.Required {
+		// Deployments of another dialect fail over, uncooled.
+		dialect, inner := req.Native.Dialect, call
+		call = func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
+			if !provider.Speaks(d.Provider, dialect) {
+				return nil, &provider.Error{Class: provider.NotFound, Local: true, Message: fmt.Sprintf(
+					"deployment %s (%s) cannot serve this request: it uses features only the %s API has", d.ID, d.Provider, dialect)}
+			}
+			return inner(ctx, d)
+		}
+	}
 	rt := &routing{req: req, call: call, hints: hintsFrom(ctx)}
 	if req != nil {
 		rt.stream = req.Stream

@@ -45,14 +45,17 @@ func (s *Server) decodeMessages(w http.ResponseWriter, r *http.Request, decode f
 		return nil, e
 	}
 	req, err := decode(body)
-	if err != nil {
+	// A request with parts no other API has (server tools, files) may
+	// still go to an Anthropic deployment: Required keeps it to those.
+	untranslatable := errors.Is(err, anthropic.ErrUntranslatable) && req != nil
+	if err != nil && !untranslatable {
 		var re *anthropic.RequestError
 		if errors.As(err, &re) {
 			return nil, invalidRequest(re.Message, re.Param)
 		}
 		return nil, invalidRequest(err.Error(), "")
 	}
-	req.Native = &chat.Native{Dialect: chat.DialectAnthropic, Body: body,
+	req.Native = &chat.Native{Dialect: chat.DialectAnthropic, Body: body, Required: untranslatable,
 		Header: nativeHeaders(r.Header, "Anthropic-Version", "Anthropic-Beta")}
 	return req, nil
 }
@@ -98,44 +101,31 @@ func (messagesDialect) answer(w http.ResponseWriter, req *chat.Request, body []b
 }
 
 func (messagesDialect) stream(s *Server, w http.ResponseWriter, req *chat.Request) eventWriter {
-	return &messagesEvents{sse: s.newSSE(w), enc: anthropic.NewStreamEncoder(req.Model)}
+	return &messagesEvents{sse: s.newSSE(w), enc: anthropic.NewStreamEncoder("")}
 }
 
 // messagesEvents writes a stream as Messages API events: the upstream's
-// own events when it spoke the Messages API (decided by the first chunk),
-// else the translation of each chunk.
+// own events when it spoke the Messages API, else the translation of each
+// chunk (the encoder tells them apart).
 type messagesEvents struct {
-	sse     *sseWriter
-	enc     *anthropic.StreamEncoder
-	decided bool
-	native  bool
-	buf     []byte
+	sse *sseWriter
+	enc *anthropic.StreamEncoder
+	buf []byte
 }
 
 func (m *messagesEvents) start() { m.sse.start() }
 
 func (m *messagesEvents) send(c *chat.Chunk) error {
-	if !m.decided {
-		m.decided, m.native = true, c.Native != nil
-	}
-	if m.native {
-		if len(c.Native) == 0 {
-			return nil // Detour's own chunk (usage); the events said it
-		}
-		return m.sse.write(c.Native)
-	}
-	m.buf = m.enc.Chunk(m.buf[:0], c)
-	if len(m.buf) == 0 {
+	if m.buf = m.enc.Chunk(m.buf[:0], c); len(m.buf) == 0 {
 		return nil
 	}
 	return m.sse.write(m.buf)
 }
 
 func (m *messagesEvents) done() {
-	if m.native {
-		return // message_stop was the upstream's
+	if m.buf = m.enc.End(m.buf[:0]); len(m.buf) > 0 {
+		m.sse.write(m.buf)
 	}
-	m.sse.write(m.enc.End(m.buf[:0]))
 }
 
 func (m *messagesEvents) fail(e *apiError) {

@@ -3,6 +3,8 @@ package provider
 import (
 	"slices"
 	"strings"
+
+	"github.com/detour-gateway/detour/chat"
 )
 
 // Wire names the request format an adapter speaks.
@@ -99,4 +101,12 @@ func SplitModel(model string) (prefix, name string) {
 		return p, rest
 	}
 	return "openai", model
+}
+
+// Speaks reports whether a deployment of the provider named name takes
+// requests in a client dialect (chat.DialectAnthropic …) as they are, so
+// the client's own bytes can go to it.
+func Speaks(name, dialect string) bool {
+	s, ok := specs[name]
+	return ok && dialect == chat.DialectAnthropic && s.Wire == WireAnthropic
 }

@@ -28,9 +28,9 @@ import (
 // and the three add up to prompt_tokens: the client prices the same
 // conversation as Detour does. The canonical usage has no field for cache
 // writes; they are read from the members OpenAI-compatible services put
-// them in (usage.cache_creation_input_tokens, as LiteLLM and Anthropic's
-// own compatibility layer do; prompt_tokens_details.cache_write_tokens, as
-// OpenRouter does), and are 0 otherwise. Counts are clamped so that none is
+// them in (usage.cache_creation_input_tokens, as LiteLLM and Portkey do;
+// prompt_tokens_details.cache_write_tokens, as OpenRouter does), and are 0
+// otherwise. Counts are clamped so that none is
 // negative and reads plus writes never exceed prompt_tokens.
 //
 // Thinking. A Messages thinking block carries a signature, with which
@@ -39,8 +39,10 @@ import (
 // "signature": "": every Anthropic SDK declares the member as a required
 // string, so an empty one decodes where a missing one may not (typed SDKs
 // such as Java's, Swift's and PHP's). DecodeRequest drops signatures on the
-// way back in; only Anthropic itself would refuse the empty one, and an
-// Anthropic deployment receives the client's bytes, not a translation.
+// way back in, so other providers never see them. Anthropic itself would
+// refuse the empty one should a later turn of the conversation, which
+// carries the client's own bytes, be routed to it: thinking it never
+// signed cannot go back to it in any form.
 
 // EncodeResponse returns the Messages API answer for resp, the answer to a
 // request for model (resp.Model when model is ""). When resp is Anthropic's
@@ -280,8 +282,8 @@ func appendClientJSON(dst []byte, v any) []byte {
 // encoder adds nothing of its own: chunks without Native bytes are skipped
 // and End appends nothing, as the upstream's events are the whole stream.
 //
-// The zero StreamEncoder is not ready for use; call NewStreamEncoder. It is
-// not safe for concurrent use.
+// The zero StreamEncoder is ready for use, and names no model; it is not
+// safe for concurrent use.
 type StreamEncoder struct {
 	model  string
 	id     string
@@ -289,15 +291,15 @@ type StreamEncoder struct {
 	// started is set once message_start is written; ended once End or
 	// Error was.
 	started, ended bool
-	next           int       // index of the next content block
+	next           int             // index of the next content block
 	open           streamBlockKind // kind of the open block
-	openTool       int       // canonical index of the tool call the open block streams
-	openToolID     string    // and its id as the chunk gave it
-	tools          map[int]bool
-	lastTool       int // highest canonical tool call index seen, for calls without one
-	hadTool        bool
+	openTool       int             // canonical index of the tool call the open block streams
+	openToolID     string          // and its id as the chunk gave it
+	tools          map[int]bool    // indexes of the tool calls whose block was started
+	nextTool       int             // one past the highest of them, for a call without index
+	hadTool        bool            // a tool_use block was written: the stop reason is tool_use
 	finish         chat.FinishReason
-	usage          *chat.Usage
+	usage          *chat.Usage // the last usage a chunk carried
 }
 
 // streamBlockKind is the kind of a content block being streamed.
@@ -310,9 +312,10 @@ const (
 	streamBlockToolUse
 )
 
-// NewStreamEncoder returns an encoder for the answer to a request for model.
+// NewStreamEncoder returns an encoder for the answer to a request for
+// model; "" names the model of the first chunk, the one that answers.
 func NewStreamEncoder(model string) *StreamEncoder {
-	return &StreamEncoder{model: model, tools: map[int]bool{}, lastTool: -1}
+	return &StreamEncoder{model: model}
 }
 
 // Chunk appends the events c causes to dst and returns the extended slice.
@@ -425,8 +428,12 @@ func (e *StreamEncoder) start(dst []byte, c *chat.Chunk) []byte {
 		}
 	}
 	e.id = answerID(id)
+	model := e.model
+	if model == "" && c != nil {
+		model = c.Model // the model that answers, as EncodeResponse names it
+	}
 	return appendClientEvent(dst, "message_start", outMessageStart{Type: "message_start", Message: outMessage{
-		ID: e.id, Type: "message", Role: "assistant", Model: e.model, Content: []any{}, Usage: usage}})
+		ID: e.id, Type: "message", Role: "assistant", Model: model, Content: []any{}, Usage: usage}})
 }
 
 // switchTo makes a block of kind the open one, closing another first. A
@@ -461,17 +468,20 @@ func (e *StreamEncoder) closeBlock(dst []byte) []byte {
 	return appendClientEvent(dst, "content_block_stop", outBlockStop{Type: "content_block_stop", Index: e.next - 1})
 }
 
-// toolCallOfBlock writes a tool call fragment: a new tool_use block for a call
+// toolCall writes a tool call fragment: a new tool_use block for a call
 // not seen before, then its argument fragment.
-func (e *StreamEncoder) toolCallOfBlock(dst []byte, tc chat.ToolCall) []byte {
+func (e *StreamEncoder) toolCall(dst []byte, tc chat.ToolCall) []byte {
 	idx := e.toolIndex(tc)
 	if e.open != streamBlockToolUse || e.openTool != idx {
 		if e.tools[idx] {
 			return dst // its block is closed
 		}
 		dst = e.closeBlock(dst)
+		if e.tools == nil {
+			e.tools = map[int]bool{}
+		}
 		e.tools[idx] = true
-		e.lastTool = max(e.lastTool, idx)
+		e.nextTool = max(e.nextTool, idx+1)
 		e.hadTool = true
 		e.openTool, e.openToolID = idx, tc.ID
 		dst = e.startBlock(dst, streamBlockToolUse, outToolUse{Type: "tool_use", ID: toolUseID(tc.ID, e.id, idx),
@@ -494,7 +504,7 @@ func (e *StreamEncoder) toolIndex(tc chat.ToolCall) int {
 	case e.open == streamBlockToolUse && (tc.ID == "" || tc.ID == e.openToolID):
 		return e.openTool
 	}
-	return e.lastTool + 1
+	return e.nextTool
 }
 
 // Wire types of stream events.

@@ -367,6 +367,15 @@ func TestStreamEncoderFirstChunkUsage(t *testing.T) {
 	}
 }
 
+func TestStreamEncoderZeroValue(t *testing.T) {
+	var e anthropic.StreamEncoder
+	got := e.Chunk(nil, outChunk(outToolDelta(0, "call_1", "f", `{"a":1}`), "tool_calls"))
+	got = e.End(got)
+	if blocks := checkMessagesGrammar(t, got); blocks != "tool_use" {
+		t.Errorf("blocks %q\n%s", blocks, got)
+	}
+}
+
 func TestStreamEncoderErrorAndPing(t *testing.T) {
 	e := anthropic.NewStreamEncoder("claude-sonnet-4-5")
 	got := e.Chunk(nil, outChunk(chat.Delta{Content: "Hel"}, ""))

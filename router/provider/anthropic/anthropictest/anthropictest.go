@@ -236,6 +236,10 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, fmt.Sprintf(`{"input_tokens":%d}`, max(1, tokens(body["system"])+tokens(body["messages"]))))
 }
 
+// serverTool matches the types of Anthropic's server tools, which are
+// versioned by date: web_search_20250305, code_execution_20250825 ….
+var serverTool = regexp.MustCompile(`^(web_search|web_fetch|code_execution|bash|text_editor|computer|memory)_\d{8}$`)
+
 // validVersion reports whether v names an API version: a date from
 // 2023-01-01 on, as newer SDKs send newer ones (@anthropic-ai/sdk 1.17
 // sends 2026-10-21).
@@ -769,6 +773,14 @@ func validateTools(body map[string]any) string {
 		t, _ := e.(map[string]any)
 		if t == nil {
 			return fmt.Sprintf("tools.%d: Input should be a valid dictionary", i)
+		}
+		if typ, _ := t["type"].(string); serverTool.MatchString(typ) {
+			// A server tool (web search, code execution …): Anthropic
+			// runs it; its options are its own.
+			if name, _ := t["name"].(string); name == "" {
+				return fmt.Sprintf("tools.%d.%s.name: Field required", i, typ)
+			}
+			continue
 		}
 		if k := extra(t, set("name", "description", "input_schema", "cache_control", "type")); k != "" {
 			return fmt.Sprintf("tools.%d.custom.%s: Extra inputs are not permitted", i, k)
