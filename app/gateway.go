@@ -358,6 +358,7 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 		DefaultFallbacks: cfg.Router.DefaultFallbacks,
 		MaxFallbacks:     cfg.Router.MaxFallbacks,
 		Timeout:          cfg.Router.Timeout,
+		Aliases:          cfg.Router.Aliases,
 	}
 	settings.Fallbacks = fallbackTable(cfg.Router.Fallbacks)
 	settings.ContextWindowFallbacks = fallbackTable(cfg.Router.ContextWindowFallbacks)

@@ -320,3 +320,30 @@ func TestMessagesAnthropicOnly(t *testing.T) {
 		t.Errorf("the OpenAI deployment got %d requests it cannot serve", n)
 	}
 }
+
+// TestClaudeCodeModelNames: one wildcard group takes every model name
+// Claude Code sends on its own (dated names, haiku for background work),
+// and an alias names a group another way; /v1/models lists the aliases.
+func TestClaudeCodeModelNames(t *testing.T) {
+	up := anthropictest.New(t)
+	s := serve(t, fmt.Sprintf("model_list:\n  - model_name: \"claude-*\"\n    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: %s}\n", up.URL)+
+		"router_settings:\n  model_group_alias: {sonnet: \"claude-*\"}\n", app.Options{}, false)
+	for _, name := range []string{"claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-opus-4-1-20250805", "sonnet"} {
+		resp, got := postMessages(t, s.url+"/messages", fmt.Sprintf(`{"model":%q,"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`, name))
+		if resp.StatusCode != 200 || resp.Header.Get("X-Detour-Model-Group") != "claude-*" {
+			t.Errorf("%s: %d (group %q) %s", name, resp.StatusCode, resp.Header.Get("X-Detour-Model-Group"), got)
+		}
+	}
+	if resp, got := postMessages(t, s.url+"/messages", `{"model":"gpt-4o","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 404 {
+		t.Errorf("a name no group matches: %d %s", resp.StatusCode, got)
+	}
+	resp, err := http.Get(s.url + "/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"id":"claude-*"`) || !strings.Contains(string(body), `"id":"sonnet"`) {
+		t.Errorf("/v1/models = %s", body)
+	}
+}

@@ -305,6 +305,9 @@ type RouterSettings struct {
 	// default 600s. litellm_settings.request_timeout sets it when
 	// router_settings.timeout is absent.
 	Timeout time.Duration
+	// Aliases is model_group_alias: a model name clients send → the
+	// model group that serves it; nil = none.
+	Aliases map[string]string
 }
 
 // Fallback is one fallbacks entry, {Group: [To...]}.

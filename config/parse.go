@@ -525,10 +525,7 @@ func (p *parser) deployment(item *yaml.Node, path string) (Deployment, *yaml.Nod
 	p.section(r, path, map[string]field{
 		"model_name": func(v *yaml.Node, key string) {
 			if s, ok := p.name(v, key); ok {
-				if strings.Contains(s, "*") {
-					p.errorf(v, key, "wildcard model groups (%q) are not supported yet", s)
-				}
-				d.Group = s
+				d.Group = s // "claude-*" or "*": a wildcard group, for every name it matches
 			}
 		},
 		"litellm_params": func(v *yaml.Node, key string) { paramsNode = v },
@@ -872,6 +869,37 @@ func (p *parser) optSeconds(dst **time.Duration, allowZero bool) field {
 	}
 }
 
+// aliases reads router_settings.model_group_alias: alias → group, each
+// value a group name or LiteLLM's {model: group, hidden: bool}.
+func (p *parser) aliases(v *yaml.Node, key string) map[string]string {
+	r := p.mapping(v, key)
+	if r == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, kv := range p.pairs(r, key) {
+		akey := join(key, kv.key.Value)
+		target, tnode := "", kv.value
+		if m := resolve(kv.value); m.Kind == yaml.MappingNode {
+			p.section(m, akey, map[string]field{
+				"model":  func(v *yaml.Node, k string) { target, _ = p.name(v, k); tnode = v },
+				"hidden": func(v *yaml.Node, k string) { p.boolean(v, k) },
+			})
+		} else {
+			target, _ = p.name(kv.value, akey)
+		}
+		if target == "" {
+			continue
+		}
+		if !p.groups[target] { // model_list is read by now
+			p.errorf(tnode, akey, "%s", p.unknownGroup(target))
+			continue
+		}
+		out[kv.key.Value] = target
+	}
+	return out
+}
+
 // routerSettings reads router_settings and the reliability keys of
 // litellm_settings, and merges them; router_settings wins.
 func (p *parser) routerSettings(routerNode, litellmNode *yaml.Node) RouterSettings {
@@ -892,6 +920,8 @@ func (p *parser) routerSettings(routerNode, litellmNode *yaml.Node) RouterSettin
 			},
 		})
 	}
+	var aliases map[string]string
+	rf["model_group_alias"] = func(v *yaml.Node, key string) { aliases = p.aliases(v, key) }
 	rf["cooldown_time"] = p.optSeconds(&r.cooldown, true)
 	rf["max_fallbacks"] = p.optCount(&r.maxFallback)
 	rf["timeout"] = p.optSeconds(&r.timeout, false)
@@ -925,6 +955,7 @@ func (p *parser) routerSettings(routerNode, litellmNode *yaml.Node) RouterSettin
 		rs.RoutingStrategy = *r.strategy
 	}
 	rs.LowestLatencyBuffer = latencyBuffer
+	rs.Aliases = aliases
 	if r.cooldown != nil {
 		rs.CooldownTime = *r.cooldown
 	}

@@ -126,3 +126,27 @@ func TestMasterKey(t *testing.T) {
 		t.Errorf("problem %v, want general_settings.master_key", p[0])
 	}
 }
+
+func TestWildcardGroupsAndAliases(t *testing.T) {
+	cfg, warnings := parseOK(t, `model_list:
+  - model_name: "claude-*"
+    litellm_params: {model: anthropic/claude-sonnet-4-5}
+  - model_name: gpt
+    litellm_params: {model: openai/gpt-4.1}
+router_settings:
+  model_group_alias: {"gpt-5-codex": gpt, "claude-haiku-4-5": {model: "claude-*", hidden: true}}
+`)
+	if len(warnings) != 0 {
+		t.Errorf("warnings: %v", warnings)
+	}
+	if got := cfg.Groups(); !reflect.DeepEqual(got, []string{"claude-*", "gpt"}) {
+		t.Errorf("Groups = %v", got)
+	}
+	if want := map[string]string{"gpt-5-codex": "gpt", "claude-haiku-4-5": "claude-*"}; !reflect.DeepEqual(cfg.Router.Aliases, want) {
+		t.Errorf("Aliases = %v, want %v", cfg.Router.Aliases, want)
+	}
+	p := parseErr(t, oneModel+"router_settings:\n  model_group_alias: {x: nowhere}\n")
+	if p[0].Key != "router_settings.model_group_alias.x" || !strings.Contains(p[0].Message, `unknown model group "nowhere"`) {
+		t.Errorf("problem %v", p[0])
+	}
+}

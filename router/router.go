@@ -94,6 +94,9 @@ type Settings struct {
 	RetryBase time.Duration
 	// RetryMax caps the backoff. Zero means 30 s.
 	RetryMax time.Duration
+	// Aliases maps model names clients send to the groups that serve
+	// them (LiteLLM's model_group_alias); nil means none.
+	Aliases map[string]string
 }
 
 // Options are the router's injected dependencies.
@@ -216,6 +219,49 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 
 // Groups returns the model group names in config order.
 func (r *Router) Groups() []string { return slices.Clone(r.order) }
+
+// Resolve returns the model group that serves a model name a client sent:
+// the group of that name; else the group it is an alias of; else the
+// wildcard group whose pattern matches it ("claude-*", "*"), the one with
+// the longest pattern first. ok is false when none does.
+func (r *Router) Resolve(name string) (group string, ok bool) {
+	if _, ok := r.groups[name]; ok {
+		return name, true
+	}
+	if g, ok := r.Aliases()[name]; ok {
+		return g, true
+	}
+	best := ""
+	for _, g := range r.order {
+		if strings.Contains(g, "*") && len(g) > len(best) && matchWildcard(g, name) {
+			best = g
+		}
+	}
+	return best, best != ""
+}
+
+// Aliases returns the model group aliases.
+func (r *Router) Aliases() map[string]string { return r.settings.Aliases }
+
+// matchWildcard reports whether name matches pattern, in which each '*'
+// stands for any run of characters, '/' included (LiteLLM's wildcard
+// model names: "claude-*", "anthropic/*", "*").
+func matchWildcard(pattern, name string) bool {
+	parts := strings.Split(pattern, "*")
+	if !strings.HasPrefix(name, parts[0]) {
+		return false
+	}
+	name = name[len(parts[0]):]
+	last := len(parts) - 1
+	for _, p := range parts[1:last] {
+		i := strings.Index(name, p)
+		if i < 0 {
+			return false
+		}
+		name = name[i+len(p):]
+	}
+	return strings.HasSuffix(name, parts[last]) && len(name) >= len(parts[last])
+}
 
 // Deployments returns every deployment, grouped in config order.
 func (r *Router) Deployments() []*Deployment {
@@ -400,9 +446,11 @@ func (r *Router) route(ctx context.Context, group string, rt *routing) (*Trace, 
 		target, score := cr.Route(rt.req)
 		tr.Tier, tr.Score, group = string(score.Tier), score, target
 	}
-	if _, ok := r.groups[group]; !ok {
+	resolved, ok := r.Resolve(group)
+	if !ok {
 		return tr, fmt.Errorf("%w %q", ErrUnknownGroup, group)
 	}
+	group = resolved
 	local := r.degradeTier != nil && len(rt.hints.Tags) == 0 // the local tier carries no tags
 	if off, _ := r.conn.Offline(); off && local {
 		return tr, r.degrade(ctx, group, tr, rt, nil)

@@ -519,3 +519,37 @@ func TestStreamTimeoutToFirstContent(t *testing.T) {
 		t.Errorf("attempts %+v; want a timeout on a, then b", tr.Attempts)
 	}
 }
+
+func TestResolve(t *testing.T) {
+	mk := func(id, group string) Deployment {
+		return Deployment{ID: id, Group: group, Provider: "mock", Model: "m", Client: &silent{}}
+	}
+	r, err := New([]Deployment{mk("a", "claude"), mk("b", "claude-*"), mk("c", "claude-haiku-*"), mk("d", "*"), mk("e", "gpt-*-mini")},
+		Settings{Aliases: map[string]string{"claude-sonnet-4-5-20250929": "claude"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, want string }{
+		{"claude", "claude"},
+		{"claude-sonnet-4-5-20250929", "claude"}, // the alias wins over the wildcard
+		{"claude-opus-4-1", "claude-*"},
+		{"claude-haiku-4-5", "claude-haiku-*"}, // the longer pattern wins
+		{"gpt-4o-mini", "gpt-*-mini"},
+		{"gpt-4o", "*"},
+		{"anthropic/claude-x", "*"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, ok := r.Resolve(tt.name); !ok || got != tt.want {
+				t.Errorf("Resolve(%q) = %q, %v; want %q", tt.name, got, ok, tt.want)
+			}
+		})
+	}
+	narrow, _ := New([]Deployment{mk("a", "claude-*")}, Settings{}, Options{})
+	if g, ok := narrow.Resolve("gpt-4o"); ok {
+		t.Errorf("Resolve(gpt-4o) = %q with no group matching", g)
+	}
+	if !matchWildcard("a*b*c", "a-x-b-y-c") || matchWildcard("a*b*c", "a-c") || matchWildcard("ab*ba", "aba") {
+		t.Error("matchWildcard is wrong on several stars or overlapping ends")
+	}
+}

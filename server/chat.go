@@ -64,6 +64,10 @@ func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, req *chat.Re
 		writeError(w, apiErr)
 		return
 	}
+	rt := s.opts.Router()
+	if g, ok := rt.Resolve(req.Model); ok {
+		req.Model = g // an alias or a wildcard group's name: budgets, cache and logs see the group
+	}
 	ex.group, ex.stream, ex.tags, ex.prompt = req.Model, req.Stream, hints.Tags, req.Messages
 	if req.Stream {
 		if !s.streams.enter() {
@@ -73,7 +77,6 @@ func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, req *chat.Re
 		}
 		defer s.streams.leave()
 	}
-	rt := s.opts.Router()
 
 	cu := s.useCache(rt, req, policy)
 	if s.answerFromCache(w, req, d, cu, ex) {

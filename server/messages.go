@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/detour-gateway/detour/chat"
-	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/provider"
 	"github.com/detour-gateway/detour/router/provider/anthropic"
 	"github.com/detour-gateway/detour/spend"
@@ -149,10 +148,12 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt := s.opts.Router()
-	if !containsGroup(rt, req.Model) {
+	group, ok := rt.Resolve(req.Model)
+	if !ok {
 		writeError(w, unknownModel(req.Model, rt.Groups()))
 		return
 	}
+	req.Model = group
 	for _, d := range rt.Deployments() {
 		counter, ok := tokenCounter(d.Client)
 		if d.Group != req.Model || !ok || rt.Cooldowns().Cooling(d.ID) {
@@ -187,13 +188,4 @@ func tokenCounter(p provider.Provider) (TokenCounter, bool) {
 		}
 		p = u.Unwrap()
 	}
-}
-
-func containsGroup(rt *router.Router, group string) bool {
-	for _, g := range rt.Groups() {
-		if g == group {
-			return true
-		}
-	}
-	return false
 }

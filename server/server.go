@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -296,12 +297,14 @@ func (s *Server) modelObject(group string) modelObject {
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
-	groups := s.opts.Router().Groups()
+	rt := s.opts.Router()
+	groups := rt.Groups()
+	aliases := slices.Sorted(maps.Keys(rt.Aliases()))
 	list := struct {
 		Object string        `json:"object"`
 		Data   []modelObject `json:"data"`
-	}{Object: "list", Data: make([]modelObject, 0, len(groups))}
-	for _, g := range groups {
+	}{Object: "list", Data: make([]modelObject, 0, len(groups)+len(aliases))}
+	for _, g := range append(groups, aliases...) {
 		list.Data = append(list.Data, s.modelObject(g))
 	}
 	writeJSON(w, list)
@@ -309,7 +312,7 @@ func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) model(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("model")
-	if !slices.Contains(s.opts.Router().Groups(), name) {
+	if _, ok := s.opts.Router().Resolve(name); !ok {
 		writeError(w, unknownModel(name, s.opts.Router().Groups()))
 		return
 	}

@@ -826,7 +826,7 @@ func decodeTools(raws []json.RawMessage) ([]FunctionTool, error) {
 		case t.Type == "":
 			return nil, badParam(param+".type", "%s.type is required", param)
 		case t.Type != "function":
-			return nil, badParam(param+".type", "the built-in tool %q is not supported: Detour runs no built-in tools and passes only function tools to the model", t.Type)
+			return nil, badParam(param+".type", "tools of type %q are not supported: Detour runs no built-in tools and passes only function tools to the model", t.Type)
 		case t.Name == "":
 			return nil, badParam(param+".name", "%s.name is required", param)
 		}
@@ -1190,7 +1190,9 @@ type SummaryPart struct {
 }
 
 // NewResponse makes the response object of a canonical answer to req,
-// with the given id ("resp_…") and creation time (Unix seconds). The output
+// with the given id and creation time (Unix seconds). The id is "resp_"
+// and a unique part; the output items' ids are made from that part (see
+// ItemResponseID). The model is the one that answered. The output
 // is a reasoning item if the answer has reasoning, a message if it has text
 // or a refusal, and a function_call item per tool call, in this order.
 func NewResponse(id string, createdAt int64, req *ResponsesRequest, resp *chat.Response) *Response {
@@ -1234,8 +1236,9 @@ func NewResponse(id string, createdAt int64, req *ResponsesRequest, resp *chat.R
 }
 
 // Messages returns what this response adds to a conversation: one
-// assistant message with its text, reasoning and tool calls, or none for
-// an empty output. It is what the output's items make as input.
+// assistant message with its text, reasoning and tool calls; none when the
+// output has neither text nor calls. It is what the output's items make
+// when a client sends them back as input.
 func (r *Response) Messages() []chat.Message {
 	if r == nil {
 		return nil
