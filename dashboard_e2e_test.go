@@ -55,6 +55,7 @@ router_settings: {num_retries: 0, fallbacks: [{main: [backup]}]}
 detour:
   cache: {path: %[3]s/cache.db}
   spend_path: %[3]s/spend.db
+  responses_path: %[3]s/responses.db
   request_log: {path: %[3]s/requests.db}
   offline: {enabled: false}
   budgets: {daily_usd: 5, monthly_usd: 50}

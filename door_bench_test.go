@@ -43,11 +43,12 @@ func BenchmarkAttack(b *testing.B) {
     litellm_params: {model: mock/demo, mock_response: ok}
 detour:
   spend_path: %s/spend.db
+  responses_path: %s/responses.db
   cache: {path: %s/cache.db}
   request_log: {path: %s/requests.db}
   offline: {enabled: false}
   server: {idle_timeout: 2, body_timeout: 2}
-`, dir, dir, dir), 0o600)
+`, dir, dir, dir, dir), 0o600)
 	cmd := exec.Command(bin, "serve", "--config", cfg, "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_CACHE_HOME="+dir)
 	stderr, _ := cmd.StderrPipe()

@@ -28,6 +28,7 @@ import (
 	"github.com/detour-gateway/detour/localauth"
 	"github.com/detour-gateway/detour/redact"
 	"github.com/detour-gateway/detour/requestlog"
+	"github.com/detour-gateway/detour/responsestore"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/chaos"
 	"github.com/detour-gateway/detour/router/complexity"
@@ -109,6 +110,9 @@ type Gateway struct {
 	// unknown (at start, or a Reload of a config made in code). Guarded
 	// by reloadMu.
 	applied string
+	// responses keeps the Responses API's stored answers; nil when it
+	// could not be opened.
+	responses *responsestore.Store
 	// secrets are the key values to redact from everything that leaves.
 	secrets *redact.Secrets
 	// local checks local keys while local auth is on; nil while it is off.
@@ -169,6 +173,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g.router.Store(r)
 	g.cache = openCache(cfg.Detour.Cache, o)
 	g.requests = openRequestLog(cfg.Detour.RequestLog, o)
+	g.responses = openResponseStore(cfg.Detour.ResponsesPath, o)
 	g.restoreStats()
 	sopts := server.Options{Router: g.router.Load, Logger: o.Logger, MaxBodyBytes: cfg.Detour.MaxBodyBytes,
 		Door: g.door(cfg), Limits: limits(cfg.Detour.Server), Secrets: secrets, LocalKeys: localKeys{g},
@@ -186,6 +191,9 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	if g.requests != nil {
 		sopts.RequestLog, sopts.LogPrompts = g.requests, cfg.Detour.RequestLog.Prompts
+	}
+	if g.responses != nil {
+		sopts.Responses = g.responses
 	}
 	if g.ledger != nil {
 		sopts.Budgets = budgets{g}
@@ -249,6 +257,9 @@ func (g *Gateway) Close() error {
 	if g.requests != nil {
 		errs = append(errs, g.requests.Close())
 	}
+	if g.responses != nil {
+		errs = append(errs, g.responses.Close())
+	}
 	if g.cache != nil {
 		errs = append(errs, g.cache.Close())
 	}
@@ -276,6 +287,25 @@ func openRequestLog(c config.RequestLog, o Options) *requestlog.Log {
 		return nil
 	}
 	return l
+}
+
+// openResponseStore opens the store of Responses API answers, or returns
+// nil (and says why): the gateway runs without one rather than not at all.
+func openResponseStore(path string, o Options) *responsestore.Store {
+	if path == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			o.Logger.Warn("running without a response store (previous_response_id will find nothing)", "err", err)
+			return nil
+		}
+		path = filepath.Join(dir, "detour", "responses.db")
+	}
+	s, err := responsestore.Open(path, responsestore.Options{Now: o.Clock.Now, Logger: o.Logger})
+	if err != nil {
+		o.Logger.Warn("running without a response store (previous_response_id will find nothing)", "path", path, "err", err)
+		return nil
+	}
+	return s
 }
 
 // Handler returns the gateway's HTTP API and dashboard, as Serve serves

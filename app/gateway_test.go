@@ -109,6 +109,9 @@ func serve(t testing.TB, yaml string, o app.Options, withCache bool) *served {
 	if cfg.Detour.SpendPath == "" {
 		cfg.Detour.SpendPath = filepath.Join(t.TempDir(), "spend.db")
 	}
+	if cfg.Detour.ResponsesPath == "" {
+		cfg.Detour.ResponsesPath = filepath.Join(t.TempDir(), "responses.db")
+	}
 	// The Ollama tier would turn every cloud failure into its own 503;
 	// only tests about it turn it on.
 	cfg.Detour.Offline.Enabled = strings.Contains(yaml, "offline:")

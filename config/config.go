@@ -339,6 +339,10 @@ type Detour struct {
 	// <user cache dir>/detour/spend.db. It is separate from the cache, so
 	// clearing the cache never loses spend.
 	SpendPath string
+	// ResponsesPath is detour.responses_path, where answers of the
+	// Responses API that clients asked to store are kept (for
+	// previous_response_id); "" means <user cache dir>/detour/responses.db.
+	ResponsesPath string
 	// Budgets is detour.budgets.
 	Budgets []Budget
 	// Server is detour.server: who may use the gateway, and how much one

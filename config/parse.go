@@ -1120,11 +1120,12 @@ func (p *parser) detour(n *yaml.Node) Detour {
 				d.MaxBodyBytes = n
 			}
 		},
-		"cache":      func(v *yaml.Node, key string) { p.cache(v, key, &d.Cache) },
-		"offline":    func(v *yaml.Node, key string) { p.offline(v, key, &d.Offline) },
-		"spend_path": func(v *yaml.Node, key string) { d.SpendPath, _ = p.name(v, key) },
-		"server":     func(v *yaml.Node, key string) { p.server(v, key, &d.Server) },
-		"budgets":    func(v *yaml.Node, key string) { d.Budgets = p.budgets(v, key) },
+		"cache":          func(v *yaml.Node, key string) { p.cache(v, key, &d.Cache) },
+		"offline":        func(v *yaml.Node, key string) { p.offline(v, key, &d.Offline) },
+		"spend_path":     func(v *yaml.Node, key string) { d.SpendPath, _ = p.name(v, key) },
+		"responses_path": func(v *yaml.Node, key string) { d.ResponsesPath, _ = p.name(v, key) },
+		"server":         func(v *yaml.Node, key string) { p.server(v, key, &d.Server) },
+		"budgets":        func(v *yaml.Node, key string) { d.Budgets = p.budgets(v, key) },
 		"request_log": func(v *yaml.Node, key string) {
 			rl := &d.RequestLog
 			p.section(v, key, map[string]field{

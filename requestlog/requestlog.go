@@ -33,7 +33,10 @@ var (
 
 // Record is one request's decision trace.
 type Record struct {
-	ID        string    `json:"id"`
+	ID string `json:"id"`
+	// API is the endpoint's API: chat, embeddings, messages or responses;
+	// "" in records from before it was kept.
+	API       string    `json:"api,omitempty"`
 	Time      time.Time `json:"time"`
 	Group     string    `json:"group"`
 	Stream    bool      `json:"stream"`

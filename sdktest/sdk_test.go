@@ -5,10 +5,12 @@ package sdktest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,6 +42,18 @@ func TestOfficialClients(t *testing.T) {
 	gptTools := openaitest.New(t,
 		openaitest.Reply{ToolCalls: []openaitest.ToolCall{{Name: "get_weather", Arguments: weather}}},
 		openaitest.Reply{Text: "It is sunny in Paris."})
+	gptAITools := openaitest.New(t,
+		openaitest.Reply{ToolCalls: []openaitest.ToolCall{{Name: "get_weather", Arguments: weather}}},
+		openaitest.Reply{Text: "It is sunny in Paris."})
+	claudeAITools := anthropictest.New(t,
+		anthropictest.Reply{ToolCalls: []anthropictest.ToolCall{{Name: "get_weather", Args: weather}}},
+		anthropictest.Reply{Text: "It is sunny in Paris."})
+	claudeResponsesTools := anthropictest.New(t,
+		anthropictest.Reply{ToolCalls: []anthropictest.ToolCall{{Name: "get_weather", Args: weather}}},
+		anthropictest.Reply{Text: "It is sunny in Paris."})
+	gptResponsesTools := openaitest.New(t,
+		openaitest.Reply{ToolCalls: []openaitest.ToolCall{{Name: "get_weather", Arguments: weather}}},
+		openaitest.Reply{Text: "It is sunny in Paris."})
 	yaml := fmt.Sprintf(`model_list:
   - model_name: claude
     litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: %s}
@@ -51,8 +65,20 @@ func TestOfficialClients(t *testing.T) {
     litellm_params: {model: openai/gpt-4.1, api_base: %s}
   - model_name: claude-via-openai-tools
     litellm_params: {model: openai/gpt-4.1, api_base: %s}
+  - model_name: gpt
+    litellm_params: {model: openai/gpt-4.1, api_base: %[4]s}
+  - model_name: gpt-tools
+    litellm_params: {model: openai/gpt-4.1, api_base: %[6]s}
+  - model_name: gpt-ai-tools
+    litellm_params: {model: openai/gpt-4.1, api_base: %[7]s}
+  - model_name: gpt-via-anthropic
+    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: %[1]s}
+  - model_name: gpt-via-anthropic-tools
+    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: %[8]s}
+  - model_name: gpt-via-anthropic-ai-tools
+    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: %[9]s}
 router_settings: {num_retries: 0}
-`, claude.URL, claudeTools.URL, claudeLimited.URL, gpt.URL, gptTools.URL)
+`, claude.URL, claudeTools.URL, claudeLimited.URL, gpt.URL, gptTools.URL, gptResponsesTools.URL, gptAITools.URL, claudeResponsesTools.URL, claudeAITools.URL)
 	url := startGateway(t, yaml)
 
 	cmd := exec.Command("node", "--test", "--test-concurrency=1", "--test-reporter=spec")
@@ -63,6 +89,29 @@ router_settings: {num_retries: 0}
 	if err != nil {
 		t.Fatalf("the SDK tests failed: %v", err)
 	}
+	// Each client reached the API it is meant to speak (the AI SDK's
+	// default provider speaks Responses, not Chat Completions).
+	resp, err := http.Get(url + "/api/v1/requests?limit=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var log struct {
+		Data []struct {
+			API string `json:"api"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&log); err != nil {
+		t.Fatal(err)
+	}
+	apis := map[string]int{}
+	for _, r := range log.Data {
+		apis[r.API]++
+	}
+	if apis["messages"] < 10 || apis["responses"] < 16 || apis["chat"] != 0 {
+		t.Errorf("requests by API: %v; want every one on messages or responses", apis)
+	}
+	t.Logf("requests by API: %v", apis)
 }
 
 // startGateway runs a gateway for yaml on 127.0.0.1:0 until the test ends
@@ -79,6 +128,7 @@ func startGateway(t *testing.T, yaml string) string {
 	cfg.Detour.Offline.Enabled = false
 	cfg.Detour.RequestLog.Path = filepath.Join(dir, "requests.db")
 	cfg.Detour.SpendPath = filepath.Join(dir, "spend.db")
+	cfg.Detour.ResponsesPath = filepath.Join(dir, "responses.db")
 	keys := keystore.NewMemory()
 	for _, name := range []string{"openai", "anthropic"} {
 		keys.Set(context.Background(), name, "sk-test-"+name)

@@ -24,6 +24,7 @@ import (
 // once at the end.
 type exchange struct {
 	id     string
+	api    string // chat, embeddings, messages or responses
 	start  time.Time
 	group  string
 	stream bool
@@ -39,7 +40,7 @@ type exchange struct {
 // chatCompletions serves POST /v1/chat/completions: decode, then the
 // path every dialect shares.
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{id: s.opts.NewID(), start: time.Now()}
+	ex := &exchange{id: s.opts.NewID(), start: time.Now(), api: "chat"}
 	w.Header().Set("X-Detour-Request-Id", ex.id)
 	defer s.logExchange(ex)
 	req, apiErr := s.decodeRequest(w, r)
@@ -285,6 +286,7 @@ func setRouteHeaders(h http.Header, tr *router.Trace) {
 func (s *Server) logExchange(ex *exchange) {
 	attrs := []slog.Attr{
 		slog.String("id", ex.id),
+		slog.String("api", ex.api),
 		slog.String("group", ex.group),
 		slog.Bool("stream", ex.stream),
 		slog.Int("status", ex.status),

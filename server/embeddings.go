@@ -14,7 +14,7 @@ import (
 // vectors as floats or, for encoding_format "base64", as base64 of
 // little-endian float32s, as OpenAI sends them.
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{id: s.opts.NewID(), start: time.Now()}
+	ex := &exchange{id: s.opts.NewID(), start: time.Now(), api: "embeddings"}
 	w.Header().Set("X-Detour-Request-Id", ex.id)
 	defer s.logExchange(ex)
 

@@ -62,7 +62,7 @@ func (s *Server) decodeMessages(w http.ResponseWriter, r *http.Request, decode f
 // messages serves POST /v1/messages: Anthropic's Messages API, streamed or
 // not, through the same path as chat completions.
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{id: s.opts.NewID(), start: time.Now()}
+	ex := &exchange{id: s.opts.NewID(), start: time.Now(), api: "messages"}
 	w.Header().Set("X-Detour-Request-Id", ex.id)
 	w.Header().Set("Request-Id", ex.id)
 	defer s.logExchange(ex)

@@ -68,6 +68,10 @@ type Options struct {
 	Keys Keys
 	// LocalKeys serves /api/v1/local-keys. Nil means not served.
 	LocalKeys LocalKeys
+	// Responses keeps the Responses API's stored answers. Nil means none
+	// are kept: previous_response_id and GET /v1/responses/{id} find
+	// nothing.
+	Responses ResponseStore
 	// Stats keeps the dashboard's live numbers for /api/v1/stats. Nil
 	// means none are kept and the endpoint is not served.
 	Stats *stats.Recorder
@@ -152,6 +156,8 @@ func New(o Options) *Server {
 		s.mux.HandleFunc(prefix+"/embeddings", s.method(http.MethodPost, s.embeddings))
 		s.mux.HandleFunc(prefix+"/messages", s.method(http.MethodPost, s.messages))
 		s.mux.HandleFunc(prefix+"/messages/count_tokens", s.method(http.MethodPost, s.countTokens))
+		s.mux.HandleFunc(prefix+"/responses", s.method(http.MethodPost, s.createResponse))
+		s.mux.HandleFunc(prefix+"/responses/{id}", s.responseByID)
 		s.mux.HandleFunc(prefix+"/models", s.method(http.MethodGet, s.models))
 		s.mux.HandleFunc(prefix+"/models/{model...}", s.method(http.MethodGet, s.model))
 	}
@@ -197,7 +203,7 @@ func New(o Options) *Server {
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Body: errorDetail{Type: "invalid_request_error",
-			Message: fmt.Sprintf("no such endpoint: %s %s; Detour serves POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings and GET /v1/models", r.Method, r.URL.Path)}})
+			Message: fmt.Sprintf("no such endpoint: %s %s; Detour serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, POST /v1/embeddings and GET /v1/models", r.Method, r.URL.Path)}})
 	})
 	return s
 }

@@ -19,7 +19,7 @@ type RequestLog interface {
 
 // record turns an exchange into its decision trace.
 func (s *Server) record(ex *exchange) requestlog.Record {
-	r := requestlog.Record{ID: ex.id, Time: ex.start.UTC(), Group: ex.group, Stream: ex.stream, Status: ex.status,
+	r := requestlog.Record{ID: ex.id, API: ex.api, Time: ex.start.UTC(), Group: ex.group, Stream: ex.stream, Status: ex.status,
 		TotalMS: time.Since(ex.start).Milliseconds(), Cache: ex.cache, Tags: ex.tags, CostUSD: ex.cost}
 	if s.opts.LogPrompts && ex.prompt != nil {
 		r.Prompt, _ = json.Marshal(ex.prompt)
