@@ -281,10 +281,15 @@ type Usage struct {
 	Extra Extra `json:"-"`
 }
 
-// PromptTokensDetails breaks down the prompt tokens.
+// PromptTokensDetails breaks down the prompt tokens. Both kinds are part
+// of the prompt tokens, as in OpenAI's convention (Anthropic's
+// input_tokens leaves them out; its adapter adds them back).
 type PromptTokensDetails struct {
 	// CachedTokens were read from the provider's prompt cache.
 	CachedTokens int `json:"cached_tokens"`
+	// CacheWriteTokens were written to the provider's prompt cache, which
+	// some providers (Anthropic) charge more for; OpenRouter's name.
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 
 	Extra Extra `json:"-"`
 }

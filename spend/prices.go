@@ -36,6 +36,11 @@ type Price struct {
 	// completion tokens). CachedInput 0 means the same as Input: the
 	// provider gives no cache discount, or none is known.
 	Input, Output, CachedInput float64
+	// CacheWrite is in USD per token, for prompt tokens written to the
+	// provider's prompt cache; 0 means the same as Input. Anthropic's
+	// models, whose 5-minute cache writes cost 1.25 × input, get that
+	// unless the table says otherwise.
+	CacheWrite float64
 	// MaxInputTokens is the context window and MaxOutputTokens the largest
 	// completion, in tokens; 0 means unknown.
 	MaxInputTokens, MaxOutputTokens int
@@ -81,16 +86,54 @@ func (p Price) rates(promptTokens int) (in, cached, out float64) {
 // why callers record an unknown price as unknown (Record.Known false)
 // rather than as this 0.
 func (p Price) Cost(u *chat.Usage) float64 {
+	t := TokensOf(u)
+	in, cachedRate, out := p.rates(t.Prompt())
+	write := p.CacheWrite
+	if write == 0 {
+		write = in
+	}
+	// Reasoning tokens are output tokens, priced as such.
+	return float64(t.Uncached)*in + float64(t.CacheRead)*cachedRate + float64(t.CacheWrite)*write + float64(t.Output)*out
+}
+
+// Tokens are a request's tokens in the five classes spend counts. Either
+// usage convention gives the same Tokens: OpenAI's prompt_tokens include
+// cache reads and writes, Anthropic's input_tokens do not (its adapter
+// adds them back before they get here).
+type Tokens struct {
+	// Uncached prompt tokens, read at the input price.
+	Uncached int
+	// CacheRead prompt tokens came from the provider's prompt cache.
+	CacheRead int
+	// CacheWrite prompt tokens were written to it.
+	CacheWrite int
+	// Output tokens, reasoning included.
+	Output int
+	// Reasoning tokens are the part of Output spent on hidden reasoning.
+	Reasoning int
+}
+
+// Prompt is every prompt token: uncached, read and written.
+func (t Tokens) Prompt() int { return t.Uncached + t.CacheRead + t.CacheWrite }
+
+// TokensOf sorts u into the five classes; a nil usage is no tokens.
+// Details larger than the count they break down are cut to it.
+func TokensOf(u *chat.Usage) Tokens {
 	if u == nil {
-		return 0
+		return Tokens{}
 	}
 	prompt := max(u.PromptTokens, 0)
-	cached := 0
-	if u.PromptTokensDetails != nil {
-		cached = min(max(u.PromptTokensDetails.CachedTokens, 0), prompt)
+	var t Tokens
+	if d := u.PromptTokensDetails; d != nil {
+		t.CacheRead = min(max(d.CachedTokens, 0), prompt)
+		t.CacheWrite = min(max(d.CacheWriteTokens, 0), prompt-t.CacheRead)
 	}
-	in, cachedRate, out := p.rates(prompt)
-	return float64(prompt-cached)*in + float64(cached)*cachedRate + float64(max(u.CompletionTokens, 0))*out
+	t.Uncached = prompt - t.CacheRead - t.CacheWrite
+	t.Output = max(u.CompletionTokens, 0)
+	if d := u.CompletionTokensDetails; d != nil {
+		t.Reasoning = min(max(d.ReasoningTokens, 0), t.Output)
+	}
+	return t
 }
 
 // Lookup returns the list price of model at provider, and whether it is
@@ -208,6 +251,7 @@ type (
 		Input           *float64         `json:"input_cost_per_token"`
 		Output          *float64         `json:"output_cost_per_token"`
 		CachedInput     *float64         `json:"cache_read_input_token_cost"`
+		CacheWrite      *float64         `json:"cache_creation_input_token_cost"`
 		MaxInputTokens  int              `json:"max_input_tokens"`
 		MaxOutputTokens int              `json:"max_output_tokens"`
 		LongContext     *longContextFile `json:"long_context"`
@@ -250,6 +294,9 @@ func parsePrices(data []byte) (*priceTable, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s/%s: %w", prov, name, err)
 			}
+			if prov == "anthropic" && p.CacheWrite == 0 {
+				p.CacheWrite = 1.25 * p.Input // Anthropic's 5-minute cache write
+			}
 			if name == "" || name != strings.ToLower(strings.TrimSpace(name)) || strings.HasPrefix(name, prov+"/") {
 				return nil, fmt.Errorf("%s/%s: model names are lower case, trimmed, without the provider prefix", prov, name)
 			}
@@ -276,6 +323,12 @@ func (m modelFile) price() (Price, error) {
 		return Price{}, errors.New("negative token limit")
 	}
 	p := Price{Input: in, Output: out, CachedInput: cached, MaxInputTokens: m.MaxInputTokens, MaxOutputTokens: m.MaxOutputTokens}
+	if w := m.CacheWrite; w != nil {
+		if *w <= 0 || math.IsInf(*w, 0) {
+			return Price{}, errors.New("cache_creation_input_token_cost must be positive")
+		}
+		p.CacheWrite = *w
+	}
 	if lc := m.LongContext; lc != nil {
 		lin, lout, lcached, err := rateTriple(lc.Input, lc.Output, lc.CachedInput)
 		if err != nil {

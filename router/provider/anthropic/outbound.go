@@ -238,14 +238,12 @@ func answerUsage(u *chat.Usage) outUsage {
 // cacheWriteTokens reads the prompt tokens written to the provider's cache
 // from the members OpenAI-compatible services report them in.
 func cacheWriteTokens(u *chat.Usage) int {
+	if d := u.PromptTokensDetails; d != nil && d.CacheWriteTokens > 0 {
+		return d.CacheWriteTokens
+	}
 	var n int
 	if raw, ok := u.Extra["cache_creation_input_tokens"]; ok && json.Unmarshal(raw, &n) == nil {
 		return n
-	}
-	if d := u.PromptTokensDetails; d != nil {
-		if raw, ok := d.Extra["cache_write_tokens"]; ok && json.Unmarshal(raw, &n) == nil {
-			return n
-		}
 	}
 	return 0
 }

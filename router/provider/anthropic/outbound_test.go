@@ -42,7 +42,7 @@ func TestEncodeResponse(t *testing.T) {
 	withCacheWrite := outUsage(1000, 20, 800)
 	withCacheWrite.Extra = chat.Extra{"cache_creation_input_tokens": json.RawMessage("150")}
 	openRouterWrite := outUsage(500, 20, 100)
-	openRouterWrite.PromptTokensDetails.Extra = chat.Extra{"cache_write_tokens": json.RawMessage("300")}
+	openRouterWrite.PromptTokensDetails.CacheWriteTokens = 300
 	toolMsg := chat.Message{Role: "assistant", Content: json.RawMessage("null"), ToolCalls: []chat.ToolCall{
 		outCall("call_Ab12", "get_weather", `{"city": "Paris"}`),
 		outCall("", "now_utc", ""),

@@ -75,7 +75,7 @@ func (u *wireUsage) chat() *chat.Usage {
 	prompt := n(u.InputTokens) + n(u.CacheReadInputTokens) + n(u.CacheCreationInputTokens)
 	completion := n(u.OutputTokens)
 	return &chat.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion,
-		PromptTokensDetails: &chat.PromptTokensDetails{CachedTokens: n(u.CacheReadInputTokens)}}
+		PromptTokensDetails: &chat.PromptTokensDetails{CachedTokens: n(u.CacheReadInputTokens), CacheWriteTokens: n(u.CacheCreationInputTokens)}}
 }
 
 // finishReason maps a stop_reason to OpenAI's finish_reason.
