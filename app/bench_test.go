@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/detour-gateway/detour/app"
+	"github.com/detour-gateway/detour/router/provider/anthropic/anthropictest"
 	"github.com/detour-gateway/detour/router/provider/ollama/ollamatest"
 	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
 )
@@ -164,4 +166,74 @@ func timedPost(b *testing.B, client *http.Client, url, body string) time.Duratio
 		b.Fatalf("status %d from %s", resp.StatusCode, url)
 	}
 	return time.Since(start)
+}
+
+// BenchmarkDialects measures the latency each client API adds over a
+// direct call to the same zero-latency in-process upstream in its own
+// format: Chat Completions to OpenAI (the baseline), Messages passed
+// through to Anthropic, Messages translated to OpenAI, and Responses
+// translated to OpenAI and to Anthropic (added-p50-µs, added-p99-µs).
+func BenchmarkDialects(b *testing.B) {
+	oa := openaitest.New(b, openaitest.Reply{Text: "Hello! How can I help you today?"})
+	an := anthropictest.New(b, anthropictest.Reply{Text: "Hello! How can I help you today?"})
+	gw := serve(b, "model_list:\n"+
+		"  - model_name: gpt\n    litellm_params: {model: openai/gpt-4o, api_base: "+oa.URL+"}\n"+
+		"  - model_name: claude\n    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: "+an.URL+"}\n", app.Options{}, false)
+	root := strings.TrimSuffix(gw.url, "/v1")
+	const prompt = "Say hello in one short sentence."
+	chatBody := `{"model":"%s","messages":[{"role":"user","content":"` + prompt + `"}]}`
+	messagesBody := `{"model":"%s","max_tokens":256,"messages":[{"role":"user","content":"` + prompt + `"}]}`
+	responsesBody := `{"model":"%s","store":false,"input":"` + prompt + `"}`
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	post := func(url, body string) time.Duration {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("x-api-key", "bench")
+		req.Header.Set("anthropic-version", "2023-06-01")
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d from %s", resp.StatusCode, url)
+		}
+		return time.Since(start)
+	}
+	directOpenAI := func() time.Duration { return post(oa.URL+"/chat/completions", fmt.Sprintf(chatBody, "gpt-4o")) }
+	directAnthropic := func() time.Duration { return post(an.URL+"/v1/messages", fmt.Sprintf(messagesBody, "claude-sonnet-4-5")) }
+	cases := []struct {
+		name   string
+		direct func() time.Duration
+		url    string
+		body   string
+	}{
+		{"chat-to-openai", directOpenAI, root + "/v1/chat/completions", fmt.Sprintf(chatBody, "gpt")},
+		{"messages-passthrough-anthropic", directAnthropic, root + "/v1/messages", fmt.Sprintf(messagesBody, "claude")},
+		{"messages-translated-openai", directOpenAI, root + "/v1/messages", fmt.Sprintf(messagesBody, "gpt")},
+		{"responses-translated-openai", directOpenAI, root + "/v1/responses", fmt.Sprintf(responsesBody, "gpt")},
+		{"responses-translated-anthropic", directAnthropic, root + "/v1/responses", fmt.Sprintf(responsesBody, "claude")},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			c.direct()
+			post(c.url, c.body)
+			direct := make([]time.Duration, 0, b.N)
+			through := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				direct = append(direct, c.direct())
+				through = append(through, post(c.url, c.body))
+			}
+			b.StopTimer()
+			slices.Sort(direct)
+			slices.Sort(through)
+			us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+			b.ReportMetric(us(pct(direct, 50)), "direct-p50-µs")
+			b.ReportMetric(us(pct(through, 50)-pct(direct, 50)), "added-p50-µs")
+			b.ReportMetric(us(pct(through, 99)-pct(direct, 99)), "added-p99-µs")
+		})
+	}
 }
