@@ -203,7 +203,9 @@ func BenchmarkDialects(b *testing.B) {
 		return time.Since(start)
 	}
 	directOpenAI := func() time.Duration { return post(oa.URL+"/chat/completions", fmt.Sprintf(chatBody, "gpt-4o")) }
-	directAnthropic := func() time.Duration { return post(an.URL+"/v1/messages", fmt.Sprintf(messagesBody, "claude-sonnet-4-5")) }
+	directAnthropic := func() time.Duration {
+		return post(an.URL+"/v1/messages", fmt.Sprintf(messagesBody, "claude-sonnet-4-5"))
+	}
 	cases := []struct {
 		name   string
 		direct func() time.Duration
