@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/detour-gateway/detour/chat"
@@ -33,6 +34,10 @@ func (s *Server) createResponse(w http.ResponseWriter, r *http.Request) {
 		ex.status = e.Status
 		writeError(w, e)
 		return
+	}
+	if dropped := rreq.DroppedTools(); len(dropped) > 0 {
+		// Built-in tools (web_search …) no upstream of Detour's runs.
+		w.Header().Set("X-Detour-Dropped-Tools", strings.Join(dropped, ", "))
 	}
 	d := &responsesDialect{s: s, req: rreq, id: "resp_" + ex.id, created: time.Now().Unix(), history: history}
 	s.serveModel(w, r, req, d, ex)

@@ -13,9 +13,11 @@ package openai
 //   - input: a string is one user message. Items: messages (roles user,
 //     system, developer, assistant; parts input_text, output_text, refusal,
 //     input_image by URL, input_file by inline file_data), function_call
-//     (consecutive calls, and a call after an assistant message, make one
-//     assistant message with tool_calls; the tool call's id is the call_id),
-//     function_call_output (a tool message answering call_id), reasoning
+//     and custom_tool_call (consecutive calls, and a call after an
+//     assistant message, make one assistant message with tool_calls; the
+//     tool call's id is the call_id; a call's namespace and name become the
+//     function name the model was given, see tools), function_call_output
+//     and custom_tool_call_output (a tool message answering call_id), reasoning
 //     (its text becomes the reasoning_content of the assistant message that
 //     follows it, so a model that needs its reasoning back, as DeepSeek's
 //     thinking mode does after a tool call, gets it) and item_reference
@@ -24,20 +26,38 @@ package openai
 //     served: Detour keeps no files and runs no built-in tools.
 //   - instructions become a system message before everything else; per the
 //     API they are not carried over from the previous response.
-//   - tools: function tools only; strict is passed on only when the client
-//     sent it. (Omitted, the Responses API makes the schema strict; chat
-//     upstreams keep it best-effort, which every upstream can serve.)
-//   - tool_choice, text.format (response_format), text.verbosity,
+//   - tools: function tools as they are; strict is passed on only when the
+//     client sent it. (Omitted, the Responses API makes the schema strict;
+//     chat upstreams keep it best-effort, which every upstream can serve.)
+//     A namespace's tools become functions of their own, named namespace,
+//     "__", name ("multi_agent_v1__spawn_agent"), or a shortened unique
+//     name where that is too long for chat (64 characters) or taken.
+//     Custom tools (free-form text input) become functions of one string
+//     argument, input, their grammar told in the description. The model's
+//     calls go back to the client as it named them: a function_call with
+//     the namespace, or a custom_tool_call with the input. Built-in tools
+//     (web_search, file_search, mcp, …, and any type Detour does not know)
+//     are left out of the request and listed by DroppedTools: Detour runs
+//     none, and the model can still answer without them, which is what a
+//     client such as Codex CLI, which always sends web_search, needs.
+//   - tool_choice (a function or custom tool, auto, none, required; one
+//     forcing a left-out built-in tool, and allowed_tools, are refused),
+//     text.format (response_format), text.verbosity,
 //     reasoning.effort (reasoning_effort), max_output_tokens
 //     (max_completion_tokens), temperature, top_p, parallel_tool_calls.
-//   - store, previous_response_id, metadata, user, truncation, include and
-//     reasoning.summary are for Detour or the client and are not sent
-//     upstream. background, conversation and prompt are refused.
+//   - store, previous_response_id, metadata, user, truncation, include,
+//     reasoning.summary, prompt_cache_key, client_metadata, service_tier,
+//     safety_identifier and stream_options are for Detour, OpenAI or the
+//     client and are not sent upstream. background, conversation and
+//     prompt are refused.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/detour-gateway/detour/chat"
@@ -82,8 +102,10 @@ type ResponsesRequest struct {
 	TopP            *float64
 	// ParallelToolCalls is nil when the client did not say.
 	ParallelToolCalls *bool
-	// Tools are the function tools the model may call, as sent.
-	Tools []FunctionTool
+	// Tools are the tools member as sent, every tool of every type, for
+	// the response to echo; nil if absent. What the model is offered is
+	// in the request Chat makes; DroppedTools lists what it is not.
+	Tools []json.RawMessage
 	// ToolChoice is tool_choice as sent, nil if absent.
 	ToolChoice json.RawMessage
 	// Text is the text member (output format, verbosity), nil if absent.
@@ -98,8 +120,20 @@ type ResponsesRequest struct {
 	Truncation string
 
 	items          []inputItem
+	tools          []chat.Tool     // the tools the model is offered, in the chat shape
+	names          *toolNames      // the client's tools behind the functions' names
+	dropped        []string        // the types of the tools left out
 	toolChoice     json.RawMessage // tool_choice in the chat shape
 	responseFormat json.RawMessage // text.format as a chat response_format
+}
+
+// DroppedTools returns the types of the tools the request declared that
+// the model is not offered, each once, in the order sent: built-in tools
+// such as "web_search", which only OpenAI runs, and types Detour does not
+// know. nil when every tool is offered. A server may tell the client, as
+// the request is served without them.
+func (r *ResponsesRequest) DroppedTools() []string {
+	return r.dropped
 }
 
 // FunctionTool is a function the model may call, in the Responses shape
@@ -131,7 +165,9 @@ type ReasoningConfig struct {
 }
 
 // responsesWire is the request body as the wire has it. Members that are
-// polymorphic are kept raw and parsed on their own.
+// polymorphic are kept raw and parsed on their own. Members not listed
+// (include, prompt_cache_key, client_metadata, service_tier,
+// safety_identifier, stream_options, …) are ignored.
 type responsesWire struct {
 	Model              string            `json:"model"`
 	Input              json.RawMessage   `json:"input"`
@@ -200,15 +236,16 @@ func DecodeResponsesRequest(body []byte) (*ResponsesRequest, error) {
 		r.Metadata = w.Metadata
 	}
 	var err error
-	if r.items, err = decodeInput(w.Input); err != nil {
+	r.Tools = w.Tools
+	if r.tools, r.names, r.dropped, err = decodeTools(w.Tools); err != nil {
 		return nil, err
 	}
-	if r.Tools, err = decodeTools(w.Tools); err != nil {
+	if r.items, err = decodeInput(w.Input, r.names); err != nil {
 		return nil, err
 	}
 	if !isNull(w.ToolChoice) {
 		r.ToolChoice = w.ToolChoice
-		if r.toolChoice, err = chatToolChoice(w.ToolChoice); err != nil {
+		if r.toolChoice, err = chatToolChoice(w.ToolChoice, r.names, len(r.tools) > 0, r.dropped); err != nil {
 			return nil, err
 		}
 	}
@@ -246,8 +283,12 @@ func (r *ResponsesRequest) Chat(history []chat.Message) (*chat.Request, error) {
 			seen[it.call.ID] = true
 		case itemCallOutput:
 			if !seen[it.msg.ToolCallID] {
+				call := "function call"
+				if it.wireType == "custom_tool_call_output" {
+					call = "custom tool call"
+				}
 				return nil, badParam(fmt.Sprintf("input[%d].call_id", it.index),
-					"no function call found for function_call_output with call_id %q", it.msg.ToolCallID)
+					"no %s found for %s with call_id %q", call, it.wireType, it.msg.ToolCallID)
 			}
 		}
 	}
@@ -275,11 +316,13 @@ func (r *ResponsesRequest) Chat(history []chat.Message) (*chat.Request, error) {
 		req.StreamOptions = &chat.StreamOptions{IncludeUsage: true}
 	}
 	extra := chat.Extra{}
-	if len(r.Tools) > 0 {
+	if len(r.tools) > 0 {
 		// Chat APIs refuse tool_choice and parallel_tool_calls without tools.
-		for _, t := range r.Tools {
-			req.Tools = append(req.Tools, chat.Tool{Type: "function", Function: &chat.FunctionDef{
-				Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict}})
+		// Each request gets its own tools, for adapters that edit them.
+		for _, t := range r.tools {
+			def := *t.Function
+			def.Parameters = slices.Clone(def.Parameters)
+			req.Tools = append(req.Tools, chat.Tool{Type: t.Type, Function: &def})
 		}
 		req.ToolChoice = r.toolChoice
 		if r.ParallelToolCalls != nil {
@@ -336,7 +379,7 @@ func (r *ResponsesRequest) Resolve(lookup func(id string) (OutputItem, bool)) er
 		if !ok {
 			return badParam(fmt.Sprintf("input[%d].id", it.index), "item with id %q not found", it.ref)
 		}
-		resolved, perr := outputInputItem(item, it.index)
+		resolved, perr := outputInputItem(item, it.index, r.names)
 		if perr != nil {
 			return perr
 		}
@@ -346,11 +389,11 @@ func (r *ResponsesRequest) Resolve(lookup func(id string) (OutputItem, bool)) er
 }
 
 // ItemResponseID returns the id of the response an output item id of
-// Detour's belongs to: "msg_abc_0", "fc_abc_1" and "rs_abc_2" belong to
-// "resp_abc". ok is false for an id Detour did not make.
+// Detour's belongs to: "msg_abc_0", "fc_abc_1", "ctc_abc_2" and "rs_abc_3"
+// belong to "resp_abc". ok is false for an id Detour did not make.
 func ItemResponseID(itemID string) (responseID string, ok bool) {
 	prefix, rest, found := strings.Cut(itemID, "_")
-	if !found || (prefix != "msg" && prefix != "fc" && prefix != "rs") {
+	if !found || (prefix != "msg" && prefix != "fc" && prefix != "ctc" && prefix != "rs") {
 		return "", false
 	}
 	i := strings.LastIndexByte(rest, '_')
@@ -365,7 +408,7 @@ type itemKind int
 
 const (
 	itemMessage    itemKind = iota // a message of any role
-	itemCall                       // a function call the model made
+	itemCall                       // a function or custom tool call the model made
 	itemCallOutput                 // a tool message answering a call
 	itemReasoning                  // reasoning text for the next assistant message
 	itemReference                  // an item_reference not yet resolved
@@ -375,6 +418,7 @@ const (
 type inputItem struct {
 	index     int // its position in input, for error params
 	kind      itemKind
+	wireType  string        // the item's type as sent, for error messages
 	msg       chat.Message  // itemMessage, itemCallOutput
 	call      chat.ToolCall // itemCall
 	reasoning string        // itemReasoning
@@ -435,14 +479,17 @@ type wireItem struct {
 	Role      string          `json:"role"`
 	Content   json.RawMessage `json:"content"`
 	CallID    string          `json:"call_id"`
+	Namespace string          `json:"namespace"`
 	Name      string          `json:"name"`
 	Arguments string          `json:"arguments"`
+	Input     string          `json:"input"` // a custom tool call's
 	Output    json.RawMessage `json:"output"`
 	Summary   json.RawMessage `json:"summary"`
 }
 
-// decodeInput reads input: absent, a string, or an array of items.
-func decodeInput(raw json.RawMessage) ([]inputItem, error) {
+// decodeInput reads input: absent, a string, or an array of items. names
+// gives the function names of the tools calls name.
+func decodeInput(raw json.RawMessage, names *toolNames) ([]inputItem, error) {
 	raw = trimSpace(raw)
 	switch {
 	case isNull(raw):
@@ -462,7 +509,7 @@ func decodeInput(raw json.RawMessage) ([]inputItem, error) {
 	}
 	items := make([]inputItem, 0, len(raws))
 	for i, r := range raws {
-		it, err := decodeItem(r, i)
+		it, err := decodeItem(r, i, names)
 		if err != nil {
 			return nil, err
 		}
@@ -472,7 +519,7 @@ func decodeInput(raw json.RawMessage) ([]inputItem, error) {
 }
 
 // decodeItem translates input item i.
-func decodeItem(raw json.RawMessage, i int) (inputItem, error) {
+func decodeItem(raw json.RawMessage, i int, names *toolNames) (inputItem, error) {
 	param := fmt.Sprintf("input[%d]", i)
 	if !isObject(raw) {
 		return inputItem{}, badParam(param, "%s must be an object", param)
@@ -481,7 +528,7 @@ func decodeItem(raw json.RawMessage, i int) (inputItem, error) {
 	if err := unmarshal(raw, &w, param); err != nil {
 		return inputItem{}, err
 	}
-	it := inputItem{index: i}
+	it := inputItem{index: i, wireType: w.Type}
 	switch w.Type {
 	case "message", "":
 		if w.Type == "" && w.Role == "" {
@@ -492,16 +539,21 @@ func decodeItem(raw json.RawMessage, i int) (inputItem, error) {
 			return inputItem{}, err
 		}
 		it.kind, it.msg = itemMessage, m
-	case "function_call":
+	case "function_call", "custom_tool_call":
 		switch {
 		case w.CallID == "":
 			return inputItem{}, badParam(param+".call_id", "%s.call_id is required", param)
 		case w.Name == "":
 			return inputItem{}, badParam(param+".name", "%s.name is required", param)
 		}
+		args := w.Arguments
+		if w.Type == "custom_tool_call" {
+			args = customArguments(w.Input)
+		}
 		it.kind = itemCall
-		it.call = chat.ToolCall{ID: w.CallID, Type: "function", Function: chat.FunctionCall{Name: w.Name, Arguments: w.Arguments}}
-	case "function_call_output":
+		it.call = chat.ToolCall{ID: w.CallID, Type: "function",
+			Function: chat.FunctionCall{Name: names.function(w.Namespace, w.Name), Arguments: args}}
+	case "function_call_output", "custom_tool_call_output":
 		if w.CallID == "" {
 			return inputItem{}, badParam(param+".call_id", "%s.call_id is required", param)
 		}
@@ -524,7 +576,7 @@ func decodeItem(raw json.RawMessage, i int) (inputItem, error) {
 		it.kind, it.ref = itemReference, w.ID
 	default:
 		return inputItem{}, badParam(param+".type", "input items of type %q are not supported by Detour, which runs no built-in tools; "+
-			"send message, function_call, function_call_output, reasoning or item_reference items", w.Type)
+			"send message, function_call, function_call_output, custom_tool_call, custom_tool_call_output, reasoning or item_reference items", w.Type)
 	}
 	return it, nil
 }
@@ -782,9 +834,10 @@ func decodeReasoningText(summary, content json.RawMessage, param string) (string
 }
 
 // outputInputItem translates an output item of an earlier response, found
-// for an item_reference, as if it had been sent in full.
-func outputInputItem(item OutputItem, index int) (inputItem, *RequestError) {
-	it := inputItem{index: index}
+// for an item_reference, as if it had been sent in full. names gives the
+// function names of the tools calls name.
+func outputInputItem(item OutputItem, index int, names *toolNames) (inputItem, *RequestError) {
+	it := inputItem{index: index, wireType: item.Type}
 	switch item.Type {
 	case "message":
 		var text, refusal strings.Builder
@@ -793,9 +846,14 @@ func outputInputItem(item OutputItem, index int) (inputItem, *RequestError) {
 			refusal.WriteString(p.Refusal)
 		}
 		it.kind, it.msg = itemMessage, assistantMessage(text.String(), refusal.String())
-	case "function_call":
+	case "function_call", "custom_tool_call":
+		args := item.Arguments
+		if item.Type == "custom_tool_call" {
+			args = customArguments(item.Input)
+		}
 		it.kind = itemCall
-		it.call = chat.ToolCall{ID: item.CallID, Type: "function", Function: chat.FunctionCall{Name: item.Name, Arguments: item.Arguments}}
+		it.call = chat.ToolCall{ID: item.CallID, Type: "function",
+			Function: chat.FunctionCall{Name: names.function(item.Namespace, item.Name), Arguments: args}}
 	case "reasoning":
 		var texts []string
 		for _, s := range item.Summary {
@@ -810,37 +868,292 @@ func outputInputItem(item OutputItem, index int) (inputItem, *RequestError) {
 	return it, nil
 }
 
-// decodeTools reads the tools: function tools only.
-func decodeTools(raws []json.RawMessage) ([]FunctionTool, error) {
-	var tools []FunctionTool
+// maxFunctionName is the longest function name chat APIs take (OpenAI's
+// limit; names are also limited to ASCII letters, digits, _ and -).
+const maxFunctionName = 64
+
+// clientTool is a tool as the client declared and calls it.
+type clientTool struct {
+	namespace string // "" for a tool outside any namespace
+	name      string
+	custom    bool // a custom tool, called with free-form text
+}
+
+// toolKey is a tool's namespace and name.
+type toolKey struct{ namespace, name string }
+
+// toolNames maps the function names the model is given to the client's
+// tools, for the tools whose function is not simply theirs: a namespace's
+// tools and custom tools. A nil *toolNames maps nothing.
+type toolNames struct {
+	client map[string]clientTool // function name → the client's tool
+	flat   map[toolKey]string    // the client's tool → function name
+}
+
+// lookup returns the client's tool behind the function the model called;
+// a function it does not know is a plain function of that name.
+func (n *toolNames) lookup(function string) clientTool {
+	if n != nil {
+		if t, ok := n.client[function]; ok {
+			return t
+		}
+	}
+	return clientTool{name: function}
+}
+
+// function returns the function name of the client's tool namespace.name.
+// A namespaced tool the request does not declare (the client's tools
+// changed since the call) gets the name it would have if declared alone.
+func (n *toolNames) function(namespace, name string) string {
+	if n != nil {
+		if f, ok := n.flat[toolKey{namespace, name}]; ok {
+			return f
+		}
+	}
+	if namespace == "" {
+		return name
+	}
+	return uniqueFunctionName(toolKey{namespace, name}, nil)
+}
+
+// uniqueFunctionName names a namespaced tool's function: the namespace
+// (without trailing underscores), "__" and the name, with every character
+// chat does not allow made "_". When that is too long, or taken, it is cut
+// and ends with "_" and eight hex digits of a hash of namespace and name,
+// so that the same tools get the same names in every request.
+func uniqueFunctionName(key toolKey, taken map[string]bool) string {
+	base := validName(strings.TrimRight(key.namespace, "_") + "__" + key.name)
+	if len(base) <= maxFunctionName && !taken[base] {
+		return base
+	}
+	for i := 0; ; i++ {
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", key.namespace, key.name, i))
+		suffix := "_" + hex.EncodeToString(sum[:4])
+		name := base[:min(len(base), maxFunctionName-len(suffix))] + suffix
+		if !taken[name] {
+			return name
+		}
+	}
+}
+
+// validName replaces the characters a chat function name cannot have
+// with "_".
+func validName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// offeredTool is a function or custom tool the model is offered, before
+// its function is named.
+type offeredTool struct {
+	client clientTool
+	def    chat.FunctionDef
+}
+
+// decodeTools reads the tools: the functions the model is offered (a
+// namespace's tools and custom tools among them), the names that map
+// them back to the client's tools, and the types of the tools left out.
+func decodeTools(raws []json.RawMessage) (tools []chat.Tool, names *toolNames, dropped []string, err error) {
+	var offered []offeredTool
+	drop := func(typ string) {
+		if !slices.Contains(dropped, typ) {
+			dropped = append(dropped, typ)
+		}
+	}
 	for i, raw := range raws {
 		param := fmt.Sprintf("tools[%d]", i)
-		if !isObject(raw) {
-			return nil, badParam(param, "%s must be an object", param)
+		typ, err := toolType(raw, param)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		var t FunctionTool
-		if err := unmarshal(raw, &t, param); err != nil {
-			return nil, err
+		switch typ {
+		case "function", "custom":
+			t, err := decodeTool(raw, typ, "", param)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			offered = append(offered, t)
+		case "namespace":
+			var ns struct {
+				Name        string            `json:"name"`
+				Description string            `json:"description"`
+				Tools       []json.RawMessage `json:"tools"`
+			}
+			if err := unmarshal(raw, &ns, param); err != nil {
+				return nil, nil, nil, err
+			}
+			if ns.Name == "" {
+				return nil, nil, nil, badParam(param+".name", "%s.name is required", param)
+			}
+			first := true
+			for j, raw := range ns.Tools {
+				inner := fmt.Sprintf("%s.tools[%d]", param, j)
+				typ, err := toolType(raw, inner)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				if typ != "function" && typ != "custom" {
+					drop(typ)
+					continue
+				}
+				t, err := decodeTool(raw, typ, ns.Name, inner)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				if first && ns.Description != "" {
+					// Once per namespace: what it is for.
+					t.def.Description = strings.TrimSpace(fmt.Sprintf("Namespace %s: %s\n\n%s", ns.Name, ns.Description, t.def.Description))
+				}
+				first = false
+				offered = append(offered, t)
+			}
+		default:
+			drop(typ)
 		}
-		switch {
-		case t.Type == "":
-			return nil, badParam(param+".type", "%s.type is required", param)
-		case t.Type != "function":
-			return nil, badParam(param+".type", "tools of type %q are not supported: Detour runs no built-in tools and passes only function tools to the model", t.Type)
-		case t.Name == "":
-			return nil, badParam(param+".name", "%s.name is required", param)
-		}
-		if isNull(t.Parameters) {
-			t.Parameters = nil
-		}
-		tools = append(tools, t)
 	}
-	return tools, nil
+
+	// Functions outside namespaces keep their names; a namespace's take
+	// names none of those have.
+	names = &toolNames{client: map[string]clientTool{}, flat: map[toolKey]string{}}
+	taken := map[string]bool{}
+	for _, t := range offered {
+		if t.client.namespace == "" {
+			taken[t.client.name] = true
+		}
+	}
+	for _, t := range offered {
+		key := toolKey{t.client.namespace, t.client.name}
+		t.def.Name = t.client.name
+		if key.namespace != "" {
+			if _, dup := names.flat[key]; dup {
+				continue // declared twice in its namespace: the first counts
+			}
+			t.def.Name = uniqueFunctionName(key, taken)
+			taken[t.def.Name] = true
+		}
+		if key.namespace != "" || t.client.custom {
+			names.client[t.def.Name] = t.client
+			names.flat[key] = t.def.Name
+		}
+		tools = append(tools, chat.Tool{Type: "function", Function: &t.def})
+	}
+	return tools, names, dropped, nil
+}
+
+// toolType reads a tool's type, which is required.
+func toolType(raw json.RawMessage, param string) (string, error) {
+	if !isObject(raw) {
+		return "", badParam(param, "%s must be an object", param)
+	}
+	var t struct {
+		Type string `json:"type"`
+	}
+	if err := unmarshal(raw, &t, param); err != nil {
+		return "", err
+	}
+	if t.Type == "" {
+		return "", badParam(param+".type", "%s.type is required", param)
+	}
+	return t.Type, nil
+}
+
+// decodeTool reads a function or custom tool (typ) of the namespace ("" for
+// none) into the function the model is offered, not yet named.
+func decodeTool(raw json.RawMessage, typ, namespace, param string) (offeredTool, error) {
+	if typ == "function" {
+		var f FunctionTool
+		if err := unmarshal(raw, &f, param); err != nil {
+			return offeredTool{}, err
+		}
+		if f.Name == "" {
+			return offeredTool{}, badParam(param+".name", "%s.name is required", param)
+		}
+		if isNull(f.Parameters) {
+			f.Parameters = nil
+		}
+		return offeredTool{client: clientTool{namespace: namespace, name: f.Name},
+			def: chat.FunctionDef{Description: f.Description, Parameters: f.Parameters, Strict: f.Strict}}, nil
+	}
+	var c struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Format      json.RawMessage `json:"format"`
+	}
+	if err := unmarshal(raw, &c, param); err != nil {
+		return offeredTool{}, err
+	}
+	if c.Name == "" {
+		return offeredTool{}, badParam(param+".name", "%s.name is required", param)
+	}
+	var format struct {
+		Type       string `json:"type"`
+		Syntax     string `json:"syntax"`
+		Definition string `json:"definition"`
+	}
+	if !isNull(c.Format) {
+		if !isObject(c.Format) {
+			return offeredTool{}, badParam(param+".format", "%s.format must be an object", param)
+		}
+		if err := unmarshal(c.Format, &format, param+".format"); err != nil {
+			return offeredTool{}, err
+		}
+	}
+	desc := c.Description
+	if desc != "" {
+		desc += "\n\n"
+	}
+	desc += `This tool takes free-form text, not JSON: pass the whole text as the string argument "input".`
+	if format.Type == "grammar" && format.Definition != "" {
+		syntax := format.Syntax
+		if syntax == "" {
+			syntax = "formal"
+		}
+		desc += fmt.Sprintf(" The text must follow this %s grammar:\n%s", syntax, format.Definition)
+	}
+	return offeredTool{client: clientTool{namespace: namespace, name: c.Name, custom: true},
+		def: chat.FunctionDef{Description: desc, Parameters: customParameters}}, nil
+}
+
+// customParameters is the schema of the function a custom tool becomes.
+var customParameters = json.RawMessage(`{"type":"object","properties":{"input":{"type":"string",` +
+	`"description":"The free-form text input of the tool."}},"required":["input"],"additionalProperties":false}`)
+
+// customArguments are the arguments of the function a custom tool
+// becomes, for a call with the given input. The input keeps its <, > and
+// &, which a patch or a script is full of, as a model writes them.
+func customArguments(input string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(struct {
+		Input string `json:"input"`
+	}{input}) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// customInput is the input of a custom tool call from the arguments the
+// model gave its function: the string argument input; arguments that are
+// not that (a model that wrote the text itself) are the input as they are.
+func customInput(arguments string) string {
+	var a struct {
+		Input *string `json:"input"`
+	}
+	if json.Unmarshal([]byte(arguments), &a) == nil && a.Input != nil {
+		return *a.Input
+	}
+	return arguments
 }
 
 // chatToolChoice translates tool_choice: "auto", "none", "required", or
-// {"type":"function","name":…}.
-func chatToolChoice(raw json.RawMessage) (json.RawMessage, error) {
+// {"type":"function"|"custom","name":…}, with a namespace when the tool
+// has one. hasTools says whether the model is offered any tool; dropped
+// are the types of the tools left out, which tool_choice cannot force.
+func chatToolChoice(raw json.RawMessage, names *toolNames, hasTools bool, dropped []string) (json.RawMessage, error) {
 	raw = trimSpace(raw)
 	if raw[0] == '"' {
 		var s string
@@ -848,7 +1161,13 @@ func chatToolChoice(raw json.RawMessage) (json.RawMessage, error) {
 			return nil, err
 		}
 		switch s {
-		case "auto", "none", "required":
+		case "required":
+			if !hasTools && len(dropped) > 0 {
+				return nil, badParam("tool_choice", "tool_choice required cannot be served: the only tools sent (%s) are built-in tools, "+
+					"which Detour does not run and leaves out; send function or custom tools, or choose auto or none", strings.Join(dropped, ", "))
+			}
+			fallthrough
+		case "auto", "none":
 			return jsonOf(s), nil
 		}
 		return nil, badParam("tool_choice", "tool_choice must be auto, none, required or a function, got %q", s)
@@ -857,15 +1176,19 @@ func chatToolChoice(raw json.RawMessage) (json.RawMessage, error) {
 		return nil, badParam("tool_choice", "tool_choice must be a string or an object")
 	}
 	var o struct {
-		Type string `json:"type"`
-		Name string `json:"name"`
+		Type      string `json:"type"`
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
 	}
 	if err := unmarshal(raw, &o, "tool_choice"); err != nil {
 		return nil, err
 	}
 	switch {
-	case o.Type != "function":
+	case o.Type == "allowed_tools":
 		return nil, badParam("tool_choice.type", "tool_choice of type %q is not supported; choose a function, or auto, none or required", o.Type)
+	case o.Type != "function" && o.Type != "custom":
+		return nil, badParam("tool_choice.type", "tool_choice of type %q forces a built-in tool, which Detour does not run "+
+			"(it leaves such tools out of the request); choose a function or custom tool, or auto, none or required", o.Type)
 	case o.Name == "":
 		return nil, badParam("tool_choice.name", "tool_choice.name is required")
 	}
@@ -875,7 +1198,7 @@ func chatToolChoice(raw json.RawMessage) (json.RawMessage, error) {
 	return jsonOf(struct {
 		Type     string   `json:"type"`
 		Function function `json:"function"`
-	}{"function", function{o.Name}}), nil
+	}{"function", function{names.function(o.Namespace, o.Name)}}), nil
 }
 
 // decodeText reads the text member and makes the chat response_format of
@@ -1048,13 +1371,18 @@ type Response struct {
 	Temperature        float64            `json:"temperature"`
 	Text               TextConfig         `json:"text"`
 	ToolChoice         json.RawMessage    `json:"tool_choice"`
-	Tools              []FunctionTool     `json:"tools"`
-	TopP               float64            `json:"top_p"`
-	Truncation         string             `json:"truncation"`
+	// Tools are the request's tools as it sent them.
+	Tools      []json.RawMessage `json:"tools"`
+	TopP       float64           `json:"top_p"`
+	Truncation string            `json:"truncation"`
 	// Usage is nil until the response is complete.
 	Usage    *ResponseUsage  `json:"usage"`
 	User     *string         `json:"user"`
 	Metadata json.RawMessage `json:"metadata"`
+
+	// names are the request's tools behind the functions' names, for
+	// Messages; nil for a response decoded from JSON.
+	names *toolNames
 }
 
 // ResponseError is why a response failed.
@@ -1091,11 +1419,11 @@ type OutputTokensDetails struct {
 }
 
 // OutputItem is one item of a response's output: a message, a function
-// call or reasoning, by Type. It is encoded with the members of its type
-// only; it decodes from any of them.
+// call, a custom tool call or reasoning, by Type. It is encoded with the
+// members of its type only; it decodes from any of them.
 type OutputItem struct {
 	ID   string `json:"id"`
-	Type string `json:"type"` // message, function_call or reasoning
+	Type string `json:"type"` // message, function_call, custom_tool_call or reasoning
 	// Status is in_progress, completed or incomplete (not for reasoning).
 	Status string `json:"status,omitempty"`
 
@@ -1103,18 +1431,23 @@ type OutputItem struct {
 	Role    string        `json:"role,omitempty"`
 	Content []ContentPart `json:"content,omitempty"`
 
-	// A function call's call_id, which the function_call_output answering
-	// it names, and the function's name and arguments (a JSON text).
+	// A function or custom tool call's call_id, which the output answering
+	// it names, the namespace of the tool ("" for a tool outside any) and
+	// the tool's name, as the client declared them.
 	CallID    string `json:"call_id,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name,omitempty"`
+	// A function call's arguments, a JSON text.
 	Arguments string `json:"arguments,omitempty"`
+	// A custom tool call's input, free-form text.
+	Input string `json:"input,omitempty"`
 
 	// Reasoning's summary.
 	Summary []SummaryPart `json:"summary,omitempty"`
 }
 
-// MarshalJSON writes the members of the item's type, each always present,
-// as the API does.
+// MarshalJSON writes the members of the item's type, each always present
+// as the API does, but a call's namespace only when it has one.
 func (o OutputItem) MarshalJSON() ([]byte, error) {
 	switch o.Type {
 	case "message":
@@ -1135,9 +1468,20 @@ func (o OutputItem) MarshalJSON() ([]byte, error) {
 			Type      string `json:"type"`
 			Status    string `json:"status"`
 			CallID    string `json:"call_id"`
+			Namespace string `json:"namespace,omitempty"`
 			Name      string `json:"name"`
 			Arguments string `json:"arguments"`
-		}{o.ID, o.Type, o.Status, o.CallID, o.Name, o.Arguments})
+		}{o.ID, o.Type, o.Status, o.CallID, o.Namespace, o.Name, o.Arguments})
+	case "custom_tool_call":
+		return json.Marshal(struct {
+			ID        string `json:"id"`
+			Type      string `json:"type"`
+			Status    string `json:"status"`
+			CallID    string `json:"call_id"`
+			Namespace string `json:"namespace,omitempty"`
+			Name      string `json:"name"`
+			Input     string `json:"input"`
+		}{o.ID, o.Type, o.Status, o.CallID, o.Namespace, o.Name, o.Input})
 	case "reasoning":
 		summary := o.Summary
 		if summary == nil {
@@ -1194,7 +1538,8 @@ type SummaryPart struct {
 // and a unique part; the output items' ids are made from that part (see
 // ItemResponseID). The model is the one that answered. The output
 // is a reasoning item if the answer has reasoning, a message if it has text
-// or a refusal, and a function_call item per tool call, in this order.
+// or a refusal, and a function_call item per tool call (custom_tool_call
+// for a call of a custom tool), in this order.
 func NewResponse(id string, createdAt int64, req *ResponsesRequest, resp *chat.Response) *Response {
 	r := responseShell(id, createdAt, req)
 	var msg chat.Message
@@ -1229,7 +1574,7 @@ func NewResponse(id string, createdAt int64, req *ResponsesRequest, resp *chat.R
 		r.Output = append(r.Output, item)
 	}
 	for _, tc := range msg.ToolCalls {
-		r.Output = append(r.Output, functionCallItem(id, len(r.Output), tc.ID, tc.Function.Name, tc.Function.Arguments, "completed"))
+		r.Output = append(r.Output, callItem(id, len(r.Output), r.names, tc.ID, tc.Function.Name, tc.Function.Arguments, "completed"))
 	}
 	r.finish(finish)
 	return r
@@ -1245,7 +1590,7 @@ func (r *Response) Messages() []chat.Message {
 	}
 	items := make([]inputItem, 0, len(r.Output))
 	for i, o := range r.Output {
-		if it, err := outputInputItem(o, i); err == nil {
+		if it, err := outputInputItem(o, i, r.names); err == nil {
 			items = append(items, it)
 		}
 	}
@@ -1264,7 +1609,8 @@ func responseShell(id string, createdAt int64, req *ResponsesRequest) *Response 
 		Instructions: req.Instructions, MaxOutputTokens: req.MaxOutputTokens, Model: req.Model,
 		Output: []OutputItem{}, ParallelToolCalls: true, Store: req.Store, Temperature: 1,
 		Text: TextConfig{Format: json.RawMessage(`{"type":"text"}`)}, ToolChoice: json.RawMessage(`"auto"`),
-		Tools: []FunctionTool{}, TopP: 1, Truncation: "disabled", Metadata: json.RawMessage("{}"),
+		Tools: []json.RawMessage{}, TopP: 1, Truncation: "disabled", Metadata: json.RawMessage("{}"),
+		names: req.names,
 	}
 	if req.PreviousResponseID != "" {
 		r.PreviousResponseID = &req.PreviousResponseID
@@ -1342,14 +1688,21 @@ func responseUsage(u *chat.Usage) *ResponseUsage {
 	return out
 }
 
-// functionCallItem is a function_call output item. A call the upstream
-// gave no id gets one, for the function_call_output to name.
-func functionCallItem(respID string, index int, callID, name, arguments, status string) OutputItem {
+// callItem is the output item of the model's call of function with
+// arguments: a function_call, or a custom_tool_call when the function is
+// a custom tool's, named as the client declared the tool (names). A call
+// the upstream gave no id gets one, for the output answering it to name.
+func callItem(respID string, index int, names *toolNames, callID, function, arguments, status string) OutputItem {
 	if callID == "" {
 		callID = itemID("call", respID, index)
 	}
+	t := names.lookup(function)
+	if t.custom {
+		return OutputItem{ID: itemID("ctc", respID, index), Type: "custom_tool_call", Status: status,
+			CallID: callID, Namespace: t.namespace, Name: t.name, Input: customInput(arguments)}
+	}
 	return OutputItem{ID: itemID("fc", respID, index), Type: "function_call", Status: status,
-		CallID: callID, Name: name, Arguments: arguments}
+		CallID: callID, Namespace: t.namespace, Name: t.name, Arguments: arguments}
 }
 
 // itemID is the id of output item index of response respID: the item's

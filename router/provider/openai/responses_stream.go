@@ -20,17 +20,20 @@ import (
 // An item's events come between its output_item.added and its
 // output_item.done: for a message, content_part.added, output_text.delta
 // (refusal.delta for a refusal), output_text.done and content_part.done;
-// for a function call, function_call_arguments.delta and .done; for
-// reasoning, reasoning_summary_part.added, reasoning_summary_text.delta,
-// .done and reasoning_summary_part.done. Chat reasoning_content is sent as
-// a reasoning summary, the kind of reasoning every Responses client shows
+// for a function call, function_call_arguments.delta and .done; for a
+// custom tool call, custom_tool_call_input.delta and .done, both when the
+// call is whole (the input is a JSON string in the upstream's arguments,
+// read once they are complete); for reasoning,
+// reasoning_summary_part.added, reasoning_summary_text.delta, .done and
+// reasoning_summary_part.done. Chat reasoning_content is sent as a
+// reasoning summary, the kind of reasoning every Responses client shows
 // and sends back.
 //
 // Items are added as the chunks bring them. A new kind of item closes the
-// open ones; function calls stay open beside each other until the end or
-// until text or reasoning follows them, so a fragment of a call never
-// arrives after that call's done event, however an upstream interleaves
-// parallel calls. Only the first choice of a chunk is read: the Responses
+// open ones; calls stay open beside each other until the end or until
+// text or reasoning follows them, so a fragment of a call never arrives
+// after that call's done event, however an upstream interleaves parallel
+// calls. Only the first choice of a chunk is read: the Responses
 // API has no n.
 //
 // The methods append to dst and return it, like strconv.Append*. After
@@ -56,7 +59,8 @@ type streamItem struct {
 	item  OutputItem
 	open  bool
 	// text is a message's output text, a reasoning summary or a call's
-	// arguments; refusal a message's refusal.
+	// arguments (a custom tool call's too, its input in JSON); refusal a
+	// message's refusal.
 	text, refusal strings.Builder
 	// textPart and refusalPart are the content_index of a message's
 	// output_text and refusal parts, -1 before they are added.
@@ -245,18 +249,28 @@ func (e *ResponsesStreamEncoder) messageDelta(dst []byte, delta string, refusal 
 func (e *ResponsesStreamEncoder) callDelta(dst []byte, idx int, tc chat.ToolCall) []byte {
 	it := e.calls[idx]
 	if it == nil {
-		dst = e.closeItems(dst, func(it *streamItem) bool { return it.item.Type != "function_call" })
-		it, dst = e.add(dst, functionCallItem(e.respID, len(e.items), tc.ID, tc.Function.Name, "", "in_progress"), "")
+		dst = e.closeItems(dst, func(it *streamItem) bool { return !isCall(it.item.Type) })
+		it, dst = e.add(dst, callItem(e.respID, len(e.items), e.resp.names, tc.ID, tc.Function.Name, "", "in_progress"), "")
 		e.calls[idx] = it
-	} else if it.item.Name == "" {
-		it.item.Name = tc.Function.Name
+	} else if it.item.Name == "" && tc.Function.Name != "" {
+		// A late name keeps the type the item was added with.
+		t := e.resp.names.lookup(tc.Function.Name)
+		it.item.Namespace, it.item.Name = t.namespace, t.name
 	}
 	if tc.Function.Arguments == "" {
 		return dst
 	}
 	it.text.WriteString(tc.Function.Arguments)
+	if it.item.Type != "function_call" {
+		return dst // a custom tool call's input is sent whole, at its end
+	}
 	return e.emit(dst, streamEvent{Type: "response.function_call_arguments.delta", ItemID: it.item.ID,
 		OutputIndex: new(it.index), Delta: &tc.Function.Arguments})
+}
+
+// isCall reports whether an item of type typ is a tool call.
+func isCall(typ string) bool {
+	return typ == "function_call" || typ == "custom_tool_call"
 }
 
 // add opens an item at the next output index and writes
@@ -316,22 +330,32 @@ func (e *ResponsesStreamEncoder) close(dst []byte, it *streamItem) []byte {
 					ContentIndex: new(ci), Part: ContentPart{Type: "refusal", Refusal: refusal}})
 			}
 		}
-	case "function_call":
+	case "function_call", "custom_tool_call":
 		for k, c := range e.calls {
 			if c == it {
 				delete(e.calls, k)
 			}
 		}
 		args := it.text.String()
-		dst = e.emit(dst, streamEvent{Type: "response.function_call_arguments.done", ItemID: id, OutputIndex: index,
-			Arguments: &args})
+		if it.item.Type == "function_call" {
+			dst = e.emit(dst, streamEvent{Type: "response.function_call_arguments.done", ItemID: id, OutputIndex: index,
+				Arguments: &args})
+			break
+		}
+		input := customInput(args)
+		if input != "" {
+			dst = e.emit(dst, streamEvent{Type: "response.custom_tool_call_input.delta", ItemID: id, OutputIndex: index,
+				Delta: &input})
+		}
+		dst = e.emit(dst, streamEvent{Type: "response.custom_tool_call_input.done", ItemID: id, OutputIndex: index,
+			Input: &input})
 	}
 	e.store(it)
 	return e.emit(dst, streamEvent{Type: "response.output_item.done", OutputIndex: index, Item: &it.item})
 }
 
 // store writes the item as it stands into the response's output: its
-// text so far in its parts, summary or arguments.
+// text so far in its parts, summary, arguments or input.
 func (e *ResponsesStreamEncoder) store(it *streamItem) {
 	item := it.item
 	switch item.Type {
@@ -350,6 +374,8 @@ func (e *ResponsesStreamEncoder) store(it *streamItem) {
 		}
 	case "function_call":
 		item.Arguments = it.text.String()
+	case "custom_tool_call":
+		item.Input = customInput(it.text.String())
 	}
 	if !it.open {
 		it.item = item // the done event carries the whole item
@@ -415,6 +441,7 @@ type streamEvent struct {
 	Text           *string     `json:"text,omitempty"`
 	Refusal        *string     `json:"refusal,omitempty"`
 	Arguments      *string     `json:"arguments,omitempty"`
+	Input          *string     `json:"input,omitempty"`
 }
 
 // errorEvent is the bare error event.

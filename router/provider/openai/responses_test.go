@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,6 +40,31 @@ const responsesTools = `"tools":[
 const chatTools = `"tools":[
 	{"type":"function","function":{"name":"get_weather","description":"Current weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false},"strict":true}},
 	{"type":"function","function":{"name":"now"}}]`
+
+// agentTools are the kinds of tools Codex CLI sends besides functions: a
+// namespace of a function and a custom tool, a built-in tool, and a custom
+// tool with a grammar.
+const agentTools = `"tools":[
+	{"type":"namespace","name":"multi_agent_v1","description":"Sub-agents.","tools":[
+		{"type":"function","name":"spawn_agent","description":"Spawn an agent.","parameters":{"type":"object","properties":{"message":{"type":"string"}},"required":["message"]},"strict":false},
+		{"type":"custom","name":"send_input","description":"Message an agent."}]},
+	{"type":"web_search","external_web_access":true},
+	{"type":"custom","name":"apply_patch","description":"Edit files.","format":{"type":"grammar","syntax":"lark","definition":"start: \"*** Begin Patch\" LF"}}]`
+
+// customParameters is the schema of the function a custom tool becomes.
+const customParameters = `{"type":"object","properties":{"input":{"type":"string","description":"The free-form text input of the tool."}},"required":["input"],"additionalProperties":false}`
+
+// chatAgentTools are agentTools in the chat shape: the namespace's tools
+// flattened, custom tools functions of one string, no web_search.
+const chatAgentTools = `"tools":[
+	{"type":"function","function":{"name":"multi_agent_v1__spawn_agent","description":"Namespace multi_agent_v1: Sub-agents.\n\nSpawn an agent.",
+		"parameters":{"type":"object","properties":{"message":{"type":"string"}},"required":["message"]},"strict":false}},
+	{"type":"function","function":{"name":"multi_agent_v1__send_input",
+		"description":"Message an agent.\n\nThis tool takes free-form text, not JSON: pass the whole text as the string argument \"input\".",
+		"parameters":` + customParameters + `}},
+	{"type":"function","function":{"name":"apply_patch",
+		"description":"Edit files.\n\nThis tool takes free-form text, not JSON: pass the whole text as the string argument \"input\". The text must follow this lark grammar:\nstart: \"*** Begin Patch\" LF",
+		"parameters":` + customParameters + `}}]`
 
 // decodeResponses decodes body, failing the test on an error.
 func decodeResponses(t *testing.T, body string) *openai.ResponsesRequest {
@@ -193,6 +221,34 @@ func TestResponsesRequestChat(t *testing.T) {
 			`{"model":"main-llm","input":"Weather in Oslo",` + responsesTools + `,"tool_choice":{"type":"function","name":"get_weather"}}`, ``,
 			`{"model":"main-llm","messages":[{"role":"user","content":"Weather in Oslo"}],` + chatTools + `,
 				"tool_choice":{"type":"function","function":{"name":"get_weather"}}}`},
+		{"namespace, custom and built-in tools; calls of them",
+			`{"model":"main-llm","input":[
+				{"role":"user","content":"Add hello.txt and have it reviewed."},
+				{"type":"custom_tool_call","status":"completed","call_id":"call_p","name":"apply_patch","input":"*** Begin Patch <&>"},
+				{"type":"function_call","call_id":"call_s","namespace":"multi_agent_v1","name":"spawn_agent","arguments":"{\"message\":\"Review\"}"},
+				{"type":"custom_tool_call_output","call_id":"call_p","output":"Done."},
+				{"type":"function_call_output","call_id":"call_s","output":"agent_7"},
+				{"type":"custom_tool_call","call_id":"call_m","namespace":"multi_agent_v1","name":"send_input","input":"agent_7: hurry"},
+				{"type":"custom_tool_call_output","call_id":"call_m","output":[{"type":"input_text","text":"sent"}]}],` + agentTools + `,
+				"tool_choice":{"type":"custom","name":"apply_patch"},"parallel_tool_calls":false}`, ``,
+			`{"model":"main-llm","messages":[
+				{"role":"user","content":"Add hello.txt and have it reviewed."},
+				{"role":"assistant","content":null,"tool_calls":[
+					{"id":"call_p","type":"function","function":{"name":"apply_patch","arguments":"{\"input\":\"*** Begin Patch <&>\"}"}},
+					{"id":"call_s","type":"function","function":{"name":"multi_agent_v1__spawn_agent","arguments":"{\"message\":\"Review\"}"}}]},
+				{"role":"tool","tool_call_id":"call_p","content":"Done."},
+				{"role":"tool","tool_call_id":"call_s","content":"agent_7"},
+				{"role":"assistant","content":null,"tool_calls":[
+					{"id":"call_m","type":"function","function":{"name":"multi_agent_v1__send_input","arguments":"{\"input\":\"agent_7: hurry\"}"}}]},
+				{"role":"tool","tool_call_id":"call_m","content":"sent"}],` + chatAgentTools + `,
+				"tool_choice":{"type":"function","function":{"name":"apply_patch"}},"parallel_tool_calls":false}`},
+		{"tool_choice naming a namespace's function",
+			`{"model":"main-llm","input":"Spawn one.",` + agentTools + `,"tool_choice":{"type":"function","namespace":"multi_agent_v1","name":"spawn_agent"}}`, ``,
+			`{"model":"main-llm","messages":[{"role":"user","content":"Spawn one."}],` + chatAgentTools + `,
+				"tool_choice":{"type":"function","function":{"name":"multi_agent_v1__spawn_agent"}}}`},
+		{"only built-in tools: no tools, no tool settings",
+			`{"model":"main-llm","input":"Hi","tools":[{"type":"web_search"},{"type":"image_generation"}],"tool_choice":"auto","parallel_tool_calls":true}`, ``,
+			`{"model":"main-llm","messages":[{"role":"user","content":"Hi"}]}`},
 		{"tool settings without tools are not sent",
 			`{"model":"main-llm","input":"Hi","tool_choice":"none","parallel_tool_calls":false,"tools":[]}`, ``,
 			`{"model":"main-llm","messages":[{"role":"user","content":"Hi"}]}`},
@@ -292,14 +348,31 @@ func TestResponsesRequestErrors(t *testing.T) {
 		{"item_reference not resolved", in(`{"role":"user","content":"Hi"},{"type":"item_reference","id":"msg_abc_0"}`), "input[1].id", `"msg_abc_0"`},
 		{"no input", `{"model":"m"}`, "input", "input is required"},
 		{"empty input", `{"model":"m","input":[]}`, "input", "input is required"},
-		{"web_search tool", `{"model":"m","input":"Hi","tools":[{"type":"web_search"}]}`, "tools[0].type", `"web_search"`},
-		{"file_search tool", `{"model":"m","input":"Hi","tools":[{"type":"function","name":"f"},{"type":"file_search","vector_store_ids":["vs_1"]}]}`, "tools[1].type", `"file_search"`},
-		{"computer tool", `{"model":"m","input":"Hi","tools":[{"type":"computer_use_preview","display_width":1024,"display_height":768,"environment":"browser"}]}`, "tools[0].type", `"computer_use_preview"`},
 		{"tool without type", `{"model":"m","input":"Hi","tools":[{"name":"f"}]}`, "tools[0].type", "required"},
+		{"tool type a number", `{"model":"m","input":"Hi","tools":[{"type":1}]}`, "tools[0].type", "type string"},
 		{"function tool without name", `{"model":"m","input":"Hi","tools":[{"type":"function","parameters":{}}]}`, "tools[0].name", "required"},
 		{"tools an object", `{"model":"m","input":"Hi","tools":{"type":"function","name":"f"}}`, "tools", "type array"},
+		{"custom tool without name", `{"model":"m","input":"Hi","tools":[{"type":"custom","description":"d"}]}`, "tools[0].name", "required"},
+		{"custom tool format a string", `{"model":"m","input":"Hi","tools":[{"type":"custom","name":"c","format":"lark"}]}`, "tools[0].format", "object"},
+		{"namespace without name", `{"model":"m","input":"Hi","tools":[{"type":"namespace","tools":[{"type":"function","name":"f"}]}]}`, "tools[0].name", "required"},
+		{"namespace tools an object", `{"model":"m","input":"Hi","tools":[{"type":"namespace","name":"ns","tools":{}}]}`, "tools[0].tools", "type array"},
+		{"namespace tool without type", `{"model":"m","input":"Hi","tools":[{"type":"namespace","name":"ns","tools":[{"name":"f"}]}]}`, "tools[0].tools[0].type", "required"},
+		{"namespace tool without name", `{"model":"m","input":"Hi","tools":[{"type":"namespace","name":"ns","tools":[{"type":"function"}]}]}`, "tools[0].tools[0].name", "required"},
 		{"tool_choice unknown", `{"model":"m","input":"Hi","tool_choice":"any"}`, "tool_choice", `"any"`},
 		{"tool_choice a built-in tool", `{"model":"m","input":"Hi","tool_choice":{"type":"web_search_preview"}}`, "tool_choice.type", `"web_search_preview"`},
+		{"tool_choice a dropped tool", `{"model":"m","input":"Hi","tools":[{"type":"function","name":"f"},{"type":"web_search"}],"tool_choice":{"type":"web_search"}}`,
+			"tool_choice.type", `"web_search" forces a built-in tool`},
+		{"tool_choice required of dropped tools only", `{"model":"m","input":"Hi","tools":[{"type":"web_search"},{"type":"file_search","vector_store_ids":["vs_1"]}],"tool_choice":"required"}`,
+			"tool_choice", "web_search, file_search"},
+		{"tool_choice allowed_tools", `{"model":"m","input":"Hi","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"f"}]}}`,
+			"tool_choice.type", `"allowed_tools" is not supported`},
+		{"tool_choice custom without name", `{"model":"m","input":"Hi","tools":[{"type":"custom","name":"c"}],"tool_choice":{"type":"custom"}}`, "tool_choice.name", "required"},
+		{"custom tool call without call_id", in(`{"type":"custom_tool_call","name":"apply_patch","input":"x"}`), "input[0].call_id", "required"},
+		{"custom tool call without name", in(`{"type":"custom_tool_call","call_id":"call_1","input":"x"}`), "input[0].name", "required"},
+		{"custom tool call input an object", in(`{"type":"custom_tool_call","call_id":"call_1","name":"apply_patch","input":{}}`), "input[0].input", "type string"},
+		{"custom output answering no call", in(`{"role":"user","content":"Hi"},{"type":"custom_tool_call_output","call_id":"call_zz","output":"x"}`),
+			"input[1].call_id", `no custom tool call found for custom_tool_call_output with call_id "call_zz"`},
+		{"custom output without output", in(`{"type":"custom_tool_call","call_id":"call_1","name":"c","input":"x"},{"type":"custom_tool_call_output","call_id":"call_1"}`), "input[1].output", "required"},
 		{"tool_choice function without name", `{"model":"m","input":"Hi","tool_choice":{"type":"function"}}`, "tool_choice.name", "required"},
 		{"tool_choice a number", `{"model":"m","input":"Hi","tool_choice":1}`, "tool_choice", "string or an object"},
 		{"text not an object", `{"model":"m","input":"Hi","text":"json"}`, "text", "object"},
@@ -341,6 +414,7 @@ func TestItemResponseID(t *testing.T) {
 	}{
 		{"msg_abc_0", "resp_abc", true},
 		{"fc_abc_12", "resp_abc", true},
+		{"ctc_abc_2", "resp_abc", true},
 		{"rs_a_b_1", "resp_a_b", true},
 		{"call_abc_0", "", false},
 		{"msg_abc", "", false},
@@ -627,6 +701,15 @@ var (
 		chunk(`{}`, `"tool_calls"`), usageChunk}
 	reasoningStream = []string{chunk(`{"role":"assistant","reasoning_content":"Think"}`, `null`),
 		chunk(`{"reasoning_content":"ing."}`, `null`), chunk(`{"content":"Done."}`, `null`), chunk(`{}`, `"stop"`), usageChunk}
+	// codexStream calls a custom tool, a namespace's function and a
+	// namespace's custom tool (of agentTools), the arguments in pieces.
+	codexStream = []string{chunk(`{"role":"assistant","reasoning_content":"Add the file, then ask a reviewer."}`, `null`),
+		chunk(`{"tool_calls":[{"index":0,"id":"call_patch1","type":"function","function":{"name":"apply_patch","arguments":"{\"input\":\"*** Begin Patch\\n"}}]}`, `null`),
+		chunk(`{"tool_calls":[{"index":0,"function":{"arguments":"*** Add File: hello.txt\\n+hello\\n*** End Patch\\n\"}"}}]}`, `null`),
+		chunk(`{"tool_calls":[{"index":1,"id":"call_spawn1","type":"function","function":{"name":"multi_agent_v1__spawn_agent","arguments":"{\"message\":"}}]}`, `null`),
+		chunk(`{"tool_calls":[{"index":1,"function":{"arguments":"\"Review hello.txt\",\"agent_type\":\"reviewer\"}"}}]}`, `null`),
+		chunk(`{"tool_calls":[{"index":2,"id":"call_send1","type":"function","function":{"name":"multi_agent_v1__send_input","arguments":"{\"input\":\"agent_7\\nAlso check the trailing newline.\"}"}}]}`, `"tool_calls"`),
+		usageChunk}
 )
 
 // encode runs chunks through a new encoder for a response to body, with
@@ -680,6 +763,7 @@ func TestResponsesStreamGolden(t *testing.T) {
 		{"stream_text", `{"model":"main-llm","input":"Hi","stream":true}`, textStream},
 		{"stream_tool_call", `{"model":"main-llm","input":"Weather in Paris, and the time?","stream":true,` + responsesTools + `}`, toolStream},
 		{"stream_reasoning", `{"model":"main-llm","input":"Hi","stream":true,"reasoning":{"effort":"low","summary":"auto"}}`, reasoningStream},
+		{"stream_namespace_custom", `{"model":"main-llm","input":"Add hello.txt and have it reviewed.","stream":true,` + agentTools + `}`, codexStream},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -801,6 +885,7 @@ func TestResponsesStreamWellFormed(t *testing.T) {
 		{"text", textStream, true},
 		{"tool calls", toolStream, true},
 		{"reasoning then text", reasoningStream, true},
+		{"namespace and custom tool calls", codexStream, true},
 		{"reasoning, text, calls", []string{chunk(`{"reasoning_content":"Hm."}`, `null`), chunk(`{"content":"Let me check."}`, `null`),
 			chunk(`{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"now","arguments":"{}"}}]}`, `"tool_calls"`)}, true},
 		{"text after calls", []string{chunk(`{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"now","arguments":"{}"}}]}`, `null`),
@@ -816,8 +901,11 @@ func TestResponsesStreamWellFormed(t *testing.T) {
 		{"no chunks", nil, true},
 		{"second choice ignored", []string{`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[
 			{"index":1,"delta":{"content":"other"},"finish_reason":null},{"index":0,"delta":{"content":"mine"},"finish_reason":"stop"}]}`}, false},
+		{"custom tool call cut short", []string{
+			chunk(`{"tool_calls":[{"index":0,"id":"call_p","type":"function","function":{"name":"apply_patch","arguments":"{\"input\":\"*** Begin"}}]}`, `"length"`)}, true},
 	}
-	body := `{"model":"main-llm","input":"Hi","stream":true}`
+	// The tools of codexStream; the others' calls are of plain functions.
+	body := `{"model":"main-llm","input":"Hi","stream":true,` + agentTools + `}`
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cs := chunks(t, tt.stream...)
@@ -845,6 +933,8 @@ func TestResponsesStreamWellFormed(t *testing.T) {
 					}
 				case "function_call":
 					text = item.Arguments
+				case "custom_tool_call":
+					text = item.Input
 				case "reasoning":
 					for _, s := range item.Summary {
 						text += s.Text
@@ -1093,6 +1183,8 @@ func FuzzDecodeResponsesRequest(f *testing.F) {
 		`{"model":"m","input":[{"type":"item_reference","id":"msg_a_0"}]}`,
 		`{"model":"m","input":"x","text":{"format":{"type":"json_schema","name":"n","schema":{"type":"object"},"strict":true}},"reasoning":{"effort":"high"},"max_output_tokens":5,"stream":true}`,
 		`{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_data":"data:application/pdf;base64,AA","filename":"a.pdf"}]}]}`,
+		`{"model":"m","input":[{"type":"custom_tool_call","call_id":"call_1","namespace":"multi_agent_v1","name":"send_input","input":"hi"},` +
+			`{"type":"custom_tool_call_output","call_id":"call_1","output":"sent"}],` + agentTools + `,"tool_choice":{"type":"custom","name":"apply_patch"}}`,
 		`{"model":"m","input":5}`, `{"model":"m","tools":[{"type":"web_search"}]}`, `[]`, `null`, `{`, ``,
 	} {
 		f.Add([]byte(s))
@@ -1140,4 +1232,376 @@ func FuzzDecodeResponsesRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// readCodexRequest reads a request body as Codex CLI sends it, from
+// testdata/responses.
+func readCodexRequest(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "responses", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// codexAnswer is an upstream's answer to codex_request.json: a patch
+// (apply_patch, a custom tool), an agent spawned (multi_agent_v1's
+// spawn_agent) and a message to it (multi_agent_v1's send_input, a custom
+// tool); codexStream streamed.
+const codexAnswer = `{"id":"c3","object":"chat.completion","created":1,"model":"gpt-5.1-codex","choices":[{"index":0,
+	"message":{"role":"assistant","content":null,"reasoning_content":"Add the file, then ask a reviewer.","tool_calls":[
+		{"id":"call_patch1","type":"function","function":{"name":"apply_patch","arguments":"{\"input\":\"*** Begin Patch\\n*** Add File: hello.txt\\n+hello\\n*** End Patch\\n\"}"}},
+		{"id":"call_spawn1","type":"function","function":{"name":"multi_agent_v1__spawn_agent","arguments":"{\"message\":\"Review hello.txt\",\"agent_type\":\"reviewer\"}"}},
+		{"id":"call_send1","type":"function","function":{"name":"multi_agent_v1__send_input","arguments":"{\"input\":\"agent_7\\nAlso check the trailing newline.\"}"}}]},
+	"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":900,"completion_tokens":120,"total_tokens":1020}}`
+
+// codexOutput is the output of the response to codexAnswer: each call of
+// a tool as Codex declared it.
+const codexOutput = `[{"id":"rs_codex_0","type":"reasoning","summary":[{"type":"summary_text","text":"Add the file, then ask a reviewer."}]},
+	{"id":"ctc_codex_1","type":"custom_tool_call","status":"completed","call_id":"call_patch1","name":"apply_patch",
+		"input":"*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch\n"},
+	{"id":"fc_codex_2","type":"function_call","status":"completed","call_id":"call_spawn1","namespace":"multi_agent_v1","name":"spawn_agent",
+		"arguments":"{\"message\":\"Review hello.txt\",\"agent_type\":\"reviewer\"}"},
+	{"id":"ctc_codex_3","type":"custom_tool_call","status":"completed","call_id":"call_send1","namespace":"multi_agent_v1","name":"send_input",
+		"input":"agent_7\nAlso check the trailing newline."}]`
+
+// codexMessages is what codexAnswer adds to the conversation: the calls of
+// the functions the model was given.
+const codexMessages = `[{"role":"assistant","content":null,"reasoning_content":"Add the file, then ask a reviewer.","tool_calls":[
+	{"id":"call_patch1","type":"function","function":{"name":"apply_patch","arguments":"{\"input\":\"*** Begin Patch\\n*** Add File: hello.txt\\n+hello\\n*** End Patch\\n\"}"}},
+	{"id":"call_spawn1","type":"function","function":{"name":"multi_agent_v1__spawn_agent","arguments":"{\"message\":\"Review hello.txt\",\"agent_type\":\"reviewer\"}"}},
+	{"id":"call_send1","type":"function","function":{"name":"multi_agent_v1__send_input","arguments":"{\"input\":\"agent_7\\nAlso check the trailing newline.\"}"}}]}]`
+
+// validFunctionName is what chat APIs take as a function's name.
+var validFunctionName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// TestCodexRequest serves a first turn of Codex CLI 0.171 (whose namespace
+// tool Detour once refused with a 400): the request translates, and the
+// model's calls go back as Codex declared the tools, whole and streamed.
+func TestCodexRequest(t *testing.T) {
+	r, err := openai.DecodeResponsesRequest(readCodexRequest(t, "codex_request.json"))
+	if err != nil {
+		t.Fatalf("DecodeResponsesRequest: %v", err)
+	}
+	if !r.Stream || r.Store || r.Reasoning == nil || r.Reasoning.Effort != nil || *r.Reasoning.Summary != "auto" {
+		t.Errorf("stream %v, store %v, reasoning %+v", r.Stream, r.Store, r.Reasoning)
+	}
+	if got := r.DroppedTools(); !reflect.DeepEqual(got, []string{"web_search"}) {
+		t.Errorf("DroppedTools() = %q, want [web_search]", got)
+	}
+	req, err := r.Chat(nil)
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+
+	// Only what an upstream takes is sent: not include, prompt_cache_key,
+	// client_metadata, store, nor the reasoning summary.
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(mustJSON(t, req), &members); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := slices.Sorted(maps.Keys(members)), []string{"messages", "model", "parallel_tool_calls", "stream", "stream_options",
+		"tool_choice", "tools"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("chat request members %q, want %q", got, want)
+	}
+	var roles []string
+	for _, m := range req.Messages {
+		roles = append(roles, m.Role)
+	}
+	if want := []string{"developer", "developer", "user", "user"}; !reflect.DeepEqual(roles, want) {
+		t.Errorf("roles %q, want %q", roles, want)
+	}
+	sameJSON(t, "developer message", req.Messages[1].Content, `"You are Codex, a coding agent. Keep answers short; run tests before you say you are done."`)
+	sameJSON(t, "tool_choice", req.ToolChoice, `"auto"`)
+
+	var names []string
+	defs := map[string]*chat.FunctionDef{}
+	for _, tool := range req.Tools {
+		if tool.Type != "function" || tool.Function == nil || !validFunctionName.MatchString(tool.Function.Name) {
+			t.Errorf("tool %s", mustJSON(t, tool))
+			continue
+		}
+		names = append(names, tool.Function.Name)
+		defs[tool.Function.Name] = tool.Function
+	}
+	if want := []string{"exec_command", "write_stdin", "update_plan", "view_image",
+		"multi_agent_v1__spawn_agent", "multi_agent_v1__wait", "multi_agent_v1__send_input", "apply_patch"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("tools %q, want %q", names, want)
+	}
+	if d := defs["multi_agent_v1__spawn_agent"].Description; !strings.HasPrefix(d, "Namespace multi_agent_v1: Tools to run sub-agents") ||
+		!strings.HasSuffix(d, "\n\nSpawn a sub-agent for a well-scoped task. Returns the agent id.") {
+		t.Errorf("spawn_agent's description %q", d)
+	}
+	if d := defs["multi_agent_v1__wait"].Description; d != "Wait for agents to reach a final status." {
+		t.Errorf("wait's description %q: the namespace's is told once", d)
+	}
+	for _, name := range []string{"multi_agent_v1__send_input", "apply_patch"} {
+		sameJSON(t, name+" parameters", defs[name].Parameters, customParameters)
+	}
+	if d := defs["apply_patch"].Description; !strings.Contains(d, "free-form text") || !strings.Contains(d, "lark grammar:\nstart: begin_patch hunk+ end_patch\n") {
+		t.Errorf("apply_patch's description %q", d)
+	}
+
+	// The whole answer.
+	resp := openai.NewResponse("resp_codex", 1700000000, r, chatResponse(t, codexAnswer))
+	sameJSON(t, "output", resp.Output, codexOutput)
+	if len(resp.Tools) != 7 || resp.Store {
+		t.Errorf("the response echoes %d tools and store %v; want the 7 sent and false", len(resp.Tools), resp.Store)
+	}
+
+	// The streamed answer: the same output; the items as added name the
+	// tools as declared; a custom tool's input comes whole at its end.
+	e := openai.NewResponsesStreamEncoder("resp_codex", 1700000000, r)
+	out := e.Start(nil)
+	for _, c := range chunks(t, codexStream...) {
+		out = e.Chunk(out, c)
+	}
+	events := parseEvents(t, e.End(out))
+	deltas := checkWellFormed(t, events)
+	sameJSON(t, "streamed output", e.Response().Output, codexOutput)
+	var added, inputs []string
+	for _, ev := range events {
+		switch ev.name {
+		case "response.output_item.added":
+			item, _ := ev.data["item"].(map[string]any)
+			added = append(added, fmt.Sprintf("%v %v/%v", item["type"], item["namespace"], item["name"]))
+		case "response.custom_tool_call_input.done":
+			inputs = append(inputs, fmt.Sprint(ev.data["input"]))
+		case "response.function_call_arguments.delta":
+			if ev.data["item_id"] != "fc_codex_2" {
+				t.Errorf("arguments delta of %v", ev.data["item_id"])
+			}
+		}
+	}
+	if want := []string{"reasoning <nil>/<nil>", "custom_tool_call <nil>/apply_patch",
+		"function_call multi_agent_v1/spawn_agent", "custom_tool_call multi_agent_v1/send_input"}; !reflect.DeepEqual(added, want) {
+		t.Errorf("items added %q, want %q", added, want)
+	}
+	if want := []string{"*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch\n", "agent_7\nAlso check the trailing newline."}; !reflect.DeepEqual(inputs, want) || deltas["ctc_codex_1"] != want[0] {
+		t.Errorf("custom tool inputs %q (delta %q), want %q", inputs, deltas["ctc_codex_1"], want)
+	}
+
+	// What the answer adds to a stored conversation are the calls of the
+	// model's functions; and Codex, which stores nothing (store false),
+	// sends the output back as input, which makes the same.
+	sameJSON(t, "Messages", resp.Messages(), codexMessages)
+	sameJSON(t, "streamed Messages", e.Response().Messages(), codexMessages)
+	output := mustJSON(t, resp.Output)
+	next := decodeResponses(t, `{"model":"m","input":[{"role":"user","content":"Go."},`+string(output[1:len(output)-1])+`,
+		{"type":"custom_tool_call_output","call_id":"call_patch1","output":"Done."},
+		{"type":"function_call_output","call_id":"call_spawn1","output":"agent_7"},
+		{"type":"custom_tool_call_output","call_id":"call_send1","output":"sent"}],`+agentTools+`}`)
+	sameJSON(t, "replayed output", next.InputMessages()[1:2], codexMessages)
+}
+
+// TestCodexFollowUp serves Codex's next turn: the input replays a
+// namespace's function call, custom tool calls (one of a namespace) and
+// their outputs, which pair by call id with the functions the model was
+// given.
+func TestCodexFollowUp(t *testing.T) {
+	r, err := openai.DecodeResponsesRequest(readCodexRequest(t, "codex_request_turn2.json"))
+	if err != nil {
+		t.Fatalf("DecodeResponsesRequest: %v", err)
+	}
+	req, err := r.Chat(nil) // fails for an output answering no call
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	if len(req.Messages) < 4 {
+		t.Fatalf("%d messages", len(req.Messages))
+	}
+	sameJSON(t, "messages after the first turn's", req.Messages[4:], `[
+		{"role":"assistant","content":null,"reasoning_content":"**Planning the change**\n\nAdd the file with apply_patch, then spawn a reviewer.","tool_calls":[
+			{"id":"call_patch1","type":"function","function":{"name":"apply_patch","arguments":"{\"input\":\"*** Begin Patch\\n*** Add File: hello.txt\\n+hello\\n*** End Patch\\n\"}"}},
+			{"id":"call_spawn1","type":"function","function":{"name":"multi_agent_v1__spawn_agent","arguments":"{\"message\":\"Review hello.txt\",\"agent_type\":\"reviewer\"}"}}]},
+		{"role":"tool","tool_call_id":"call_patch1","content":"Success. Updated the following files:\nA hello.txt\n"},
+		{"role":"tool","tool_call_id":"call_spawn1","content":"{\"agent_id\":\"agent_7\"}"},
+		{"role":"assistant","content":null,"tool_calls":[
+			{"id":"call_send1","type":"function","function":{"name":"multi_agent_v1__send_input","arguments":"{\"input\":\"agent_7\\nAlso check the trailing newline.\"}"}}]},
+		{"role":"tool","tool_call_id":"call_send1","content":"sent"},
+		{"role":"assistant","content":"Added hello.txt; a reviewer is checking it."},
+		{"role":"user","content":"Thanks. What did the reviewer say?"}]`)
+	// Every call's function is one the model is offered.
+	offered := map[string]bool{}
+	for _, tool := range req.Tools {
+		offered[tool.Function.Name] = true
+	}
+	for _, m := range req.Messages {
+		for _, tc := range m.ToolCalls {
+			if !offered[tc.Function.Name] {
+				t.Errorf("call %s of %q, which is not offered", tc.ID, tc.Function.Name)
+			}
+		}
+	}
+}
+
+// TestCodexStreamWithSDK streams the answer to Codex's request to the
+// official OpenAI Go SDK, which must read the namespaced and custom tool
+// calls.
+func TestCodexStreamWithSDK(t *testing.T) {
+	rr, err := openai.DecodeResponsesRequest(readCodexRequest(t, "codex_request.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		e := openai.NewResponsesStreamEncoder("resp_codex", 1700000000, rr)
+		w.Write(e.Start(nil))
+		for _, c := range chunks(t, codexStream...) {
+			w.Write(e.Chunk(nil, c))
+		}
+		w.Write(e.End(nil))
+	}))
+	defer srv.Close()
+
+	stream := sdkClient(srv).Responses.NewStreaming(context.Background(), responses.ResponseNewParams{
+		Model: "gpt-5.1-codex", Input: responses.ResponseNewParamsInputUnion{OfString: sdk.String("Go.")},
+	})
+	var delta strings.Builder
+	var done []string
+	var final responses.Response
+	for stream.Next() {
+		switch ev := stream.Current(); ev.Type {
+		case "response.custom_tool_call_input.delta":
+			delta.WriteString(ev.AsResponseCustomToolCallInputDelta().Delta)
+		case "response.output_item.done":
+			item := ev.AsResponseOutputItemDone().Item
+			done = append(done, item.Type+" "+item.Namespace+"/"+item.Name)
+		case "response.completed":
+			final = ev.AsResponseCompleted().Response
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"reasoning /", "custom_tool_call /apply_patch", "function_call multi_agent_v1/spawn_agent",
+		"custom_tool_call multi_agent_v1/send_input"}; !reflect.DeepEqual(done, want) {
+		t.Errorf("items done %q, want %q", done, want)
+	}
+	if want := "*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch\nagent_7\nAlso check the trailing newline."; delta.String() != want {
+		t.Errorf("input deltas %q, want %q", delta.String(), want)
+	}
+	if len(final.Output) != 4 {
+		t.Fatalf("final output: %s", final.RawJSON())
+	}
+	patch, call, send := final.Output[1].AsCustomToolCall(), final.Output[2].AsFunctionCall(), final.Output[3].AsCustomToolCall()
+	if patch.CallID != "call_patch1" || patch.Name != "apply_patch" || !strings.HasPrefix(patch.Input, "*** Begin Patch\n") || patch.Namespace != "" {
+		t.Errorf("custom tool call %+v", patch)
+	}
+	if call.CallID != "call_spawn1" || call.Namespace != "multi_agent_v1" || call.Name != "spawn_agent" || call.Arguments != `{"message":"Review hello.txt","agent_type":"reviewer"}` {
+		t.Errorf("function call %+v", call)
+	}
+	if send.Namespace != "multi_agent_v1" || send.Name != "send_input" || send.Input != "agent_7\nAlso check the trailing newline." {
+		t.Errorf("namespaced custom tool call %+v", send)
+	}
+}
+
+// TestResponsesToolNames checks the function names a namespace's tools
+// get: valid for chat, unique, the same in every request, and mapped back
+// to the namespace and name in calls either way.
+func TestResponsesToolNames(t *testing.T) {
+	long := strings.Repeat("n", 70)
+	tests := []struct {
+		name            string
+		before          string // tools before the namespace
+		namespace, tool string
+		want            string // a pattern of the function's name
+	}{
+		{"joined", ``, "multi_agent_v1", "spawn_agent", `^multi_agent_v1__spawn_agent$`},
+		{"trailing underscores", ``, "mcp__github__", "get_issue", `^mcp__github__get_issue$`},
+		{"characters chat refuses", ``, "acme.crm", "find contact", `^acme_crm__find_contact$`},
+		{"too long", ``, long, "t", `^n{55}_[0-9a-f]{8}$`},
+		{"taken by a function", `{"type":"function","name":"crm__find"},`, "crm", "find", `^crm__find_[0-9a-f]{8}$`},
+		{"taken by a custom tool", `{"type":"custom","name":"crm__find"},`, "crm", "find", `^crm__find_[0-9a-f]{8}$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tools := fmt.Sprintf(`"tools":[%s{"type":"namespace","name":%q,"description":"","tools":[{"type":"function","name":%q}]}]`,
+				tt.before, tt.namespace, tt.tool)
+			call := fmt.Sprintf(`{"type":"function_call","call_id":"call_1","namespace":%q,"name":%q,"arguments":"{}"}`, tt.namespace, tt.tool)
+			var name string
+			for range 2 { // the same name in every request
+				r := decodeResponses(t, `{"model":"m","input":[`+call+`,{"type":"function_call_output","call_id":"call_1","output":"ok"}],`+tools+`}`)
+				req, err := r.Chat(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := req.Tools[len(req.Tools)-1].Function.Name
+				if name != "" && got != name {
+					t.Fatalf("named %q, then %q", name, got)
+				}
+				name = got
+				if !validFunctionName.MatchString(name) || !regexp.MustCompile(tt.want).MatchString(name) {
+					t.Fatalf("function %q, want %s", name, tt.want)
+				}
+				if len(req.Tools) == 2 && req.Tools[0].Function.Name == name {
+					t.Fatalf("function %q is the other tool's", name)
+				}
+				if got := req.Messages[0].ToolCalls[0].Function.Name; got != name {
+					t.Errorf("the replayed call is of %q, want %q", got, name)
+				}
+				answer := &chat.Response{Choices: []chat.Choice{{Message: chat.Message{Role: "assistant", Content: json.RawMessage("null"),
+					ToolCalls: []chat.ToolCall{{ID: "call_2", Type: "function", Function: chat.FunctionCall{Name: name, Arguments: "{}"}}}}, FinishReason: "tool_calls"}}}
+				out := openai.NewResponse("resp_n", 1, r, answer).Output
+				if len(out) != 1 || out[0].Type != "function_call" || out[0].Namespace != tt.namespace || out[0].Name != tt.tool {
+					t.Errorf("output %s", mustJSON(t, out))
+				}
+			}
+		})
+	}
+
+	// A call of a namespace the request no longer declares gets the name
+	// it would have.
+	r := decodeResponses(t, `{"model":"m","input":[{"type":"function_call","call_id":"call_1","namespace":"gone","name":"x","arguments":"{}"}]}`)
+	if got := r.InputMessages()[0].ToolCalls[0].Function.Name; got != "gone__x" {
+		t.Errorf("call of an undeclared namespace's tool: %q, want gone__x", got)
+	}
+}
+
+// TestResponsesDroppedTools checks that tools the upstream cannot run are
+// left out, and told, rather than refused.
+func TestResponsesDroppedTools(t *testing.T) {
+	tests := []struct {
+		name, tools string
+		dropped     []string
+		offered     []string
+	}{
+		{"functions only", `[{"type":"function","name":"f"},{"type":"custom","name":"c"}]`, nil, []string{"f", "c"}},
+		{"built-in tools, each once, in order", `[{"type":"web_search","external_web_access":true},{"type":"function","name":"f"},
+			{"type":"file_search","vector_store_ids":["vs_1"]},{"type":"web_search_preview"},
+			{"type":"computer_use_preview","display_width":1024,"display_height":768,"environment":"browser"},
+			{"type":"code_interpreter","container":{"type":"auto"}},{"type":"image_generation"},{"type":"local_shell"},
+			{"type":"mcp","server_label":"docs","server_url":"https://example.com/mcp"},
+			{"type":"tool_search","execution":"client","description":7,"parameters":"x"},{"type":"web_search"}]`,
+			[]string{"web_search", "file_search", "web_search_preview", "computer_use_preview", "code_interpreter", "image_generation",
+				"local_shell", "mcp", "tool_search"}, []string{"f"}},
+		{"unknown types, in a namespace too", `[{"type":"shell"},{"type":"namespace","name":"ns","description":"","tools":[
+			{"type":"function","name":"f"},{"type":"web_search"}]}]`, []string{"shell", "web_search"}, []string{"ns__f"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := decodeResponses(t, `{"model":"m","input":"Hi","tool_choice":"auto","tools":`+tt.tools+`}`)
+			if got := r.DroppedTools(); !reflect.DeepEqual(got, tt.dropped) {
+				t.Errorf("DroppedTools() = %q, want %q", got, tt.dropped)
+			}
+			req, err := r.Chat(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var offered []string
+			for _, tool := range req.Tools {
+				offered = append(offered, tool.Function.Name)
+			}
+			if !reflect.DeepEqual(offered, tt.offered) {
+				t.Errorf("offered %q, want %q", offered, tt.offered)
+			}
+			// The response echoes the tools as sent.
+			var sent []json.RawMessage
+			json.Unmarshal([]byte(tt.tools), &sent)
+			if got := openai.NewResponse("resp_d", 1, r, nil).Tools; len(got) != len(sent) {
+				t.Errorf("the response echoes %d tools, want %d", len(got), len(sent))
+			}
+		})
+	}
 }
