@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,6 +92,11 @@ func (s *Server) decodeResponses(w http.ResponseWriter, r *http.Request) (rreq *
 	if req, err = rreq.Chat(history); err != nil {
 		return nil, nil, nil, responsesError(err)
 	}
+	if rreq.PreviousResponseID == "" && len(rreq.References()) == 0 {
+		// Nothing of it lives in Detour's store: an upstream that speaks
+		// the Responses API may take the client's own bytes.
+		req.Native = &chat.Native{Dialect: chat.DialectResponses, Body: body}
+	}
 	return rreq, history, req, nil
 }
 
@@ -175,6 +181,10 @@ type responsesDialect struct {
 }
 
 func (d *responsesDialect) answer(w http.ResponseWriter, _ *chat.Request, body []byte, resp *chat.Response) int {
+	if resp != nil && resp.Native != nil && resp.Native.Dialect == chat.DialectResponses {
+		d.storeNative(resp.Native.Body, resp) // the upstream's own answer
+		return writeBody(w, resp.Native.Body)
+	}
 	if resp == nil {
 		resp = new(chat.Response)
 		if err := resp.UnmarshalJSON(body); err != nil {
@@ -184,24 +194,41 @@ func (d *responsesDialect) answer(w http.ResponseWriter, _ *chat.Request, body [
 		}
 	}
 	out := openai.NewResponse(d.id, d.created, d.req, resp)
-	d.store(out)
+	if respJSON, err := json.Marshal(out); err == nil {
+		d.put(d.id, respJSON, out.Messages())
+	}
 	return writeJSON(w, out)
 }
 
-// store keeps the response and its conversation, when the client asked.
-func (d *responsesDialect) store(out *openai.Response) {
+// storeNative stores an upstream's own Response object, raw, under its own
+// id, with the conversation read from its translation resp.
+func (d *responsesDialect) storeNative(raw []byte, resp *chat.Response) {
+	var head struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &head) != nil || head.ID == "" {
+		return
+	}
+	var msgs []chat.Message
+	if resp != nil && len(resp.Choices) > 0 {
+		msgs = []chat.Message{resp.Choices[0].Message}
+	}
+	d.put(head.ID, raw, msgs)
+}
+
+// put keeps a response and its conversation (what the request continued,
+// its input, and the answer's messages), when the client asked.
+func (d *responsesDialect) put(id string, respJSON []byte, answer []chat.Message) {
 	if !d.req.Store || d.s.opts.Responses == nil {
 		return
 	}
-	conv := append(append(append([]chat.Message{}, d.history...), d.req.InputMessages()...), out.Messages()...)
-	respJSON, err1 := json.Marshal(out)
-	convJSON, err2 := json.Marshal(conv)
-	err := errors.Join(err1, err2)
+	conv := append(append(append([]chat.Message{}, d.history...), d.req.InputMessages()...), answer...)
+	convJSON, err := json.Marshal(conv)
 	if err == nil {
-		err = d.s.opts.Responses.Put(responsestore.Entry{ID: d.id, Response: respJSON, Conversation: convJSON})
+		err = d.s.opts.Responses.Put(responsestore.Entry{ID: id, Response: respJSON, Conversation: convJSON})
 	}
 	if err != nil {
-		d.s.opts.Logger.Warn("a response could not be stored; previous_response_id will not find it", "id", d.id, "err", err)
+		d.s.opts.Logger.Warn("a response could not be stored; previous_response_id will not find it", "id", id, "err", err)
 	}
 }
 
@@ -209,29 +236,61 @@ func (d *responsesDialect) stream(s *Server, w http.ResponseWriter, _ *chat.Requ
 	return &responsesEvents{d: d, sse: s.newSSE(w), enc: openai.NewResponsesStreamEncoder(d.id, d.created, d.req)}
 }
 
-// responsesEvents writes a stream as Responses API events.
+// responsesEvents writes a stream as Responses API events: the upstream's
+// own events when it spoke the Responses API (decided by the first chunk),
+// else the translation of each chunk.
 type responsesEvents struct {
 	d   *responsesDialect
 	sse *sseWriter
 	enc *openai.ResponsesStreamEncoder
 	buf []byte
+
+	started bool
+	native  bool
+	whole   chat.Assembler  // a passed-through stream's answer, for the store
+	final   json.RawMessage // its response.completed (or .incomplete) object
 }
 
-func (e *responsesEvents) start() {
-	e.sse.start()
-	e.sse.write(e.enc.Start(e.buf[:0]))
-}
+func (e *responsesEvents) start() { e.sse.start() }
 
 func (e *responsesEvents) send(c *chat.Chunk) error {
-	if e.buf = e.enc.Chunk(e.buf[:0], c); len(e.buf) == 0 {
+	if !e.started {
+		e.started, e.native = true, c.Native != nil
+		if !e.native {
+			e.buf = e.enc.Start(e.buf[:0])
+		}
+	}
+	if e.native {
+		e.whole.Add(c)
+		if len(c.Native) == 0 {
+			return nil // Detour's own chunk (usage); the events said it
+		}
+		if r := finalResponse(c.Native); r != nil {
+			e.final = r
+		}
+		return e.sse.write(c.Native)
+	}
+	if e.buf = e.enc.Chunk(e.buf, c); len(e.buf) == 0 {
 		return nil
 	}
-	return e.sse.write(e.buf)
+	err := e.sse.write(e.buf)
+	e.buf = e.buf[:0]
+	return err
 }
 
 func (e *responsesEvents) done() {
-	e.buf = e.enc.End(e.buf[:0])
-	e.d.store(e.enc.Response()) // before the last event, so a next turn right after it finds it
+	if e.native {
+		if e.final != nil {
+			e.d.storeNative(e.final, e.whole.Response())
+		}
+		return
+	}
+	e.buf = e.enc.End(e.buf)
+	if r := e.enc.Response(); r != nil {
+		if respJSON, err := json.Marshal(r); err == nil {
+			e.d.put(e.d.id, respJSON, r.Messages()) // before the last event, so a next turn right after it finds it
+		}
+	}
 	e.sse.write(e.buf)
 }
 
@@ -241,4 +300,25 @@ func (e *responsesEvents) fail(ae *apiError) {
 		code = *ae.Body.Code
 	}
 	e.sse.write(e.enc.Failed(e.buf[:0], code, ae.Body.Message))
+}
+
+// finalResponse returns the Response object of a response.completed or
+// response.incomplete event among events, nil when there is none.
+func finalResponse(events []byte) json.RawMessage {
+	for _, ev := range bytes.Split(events, []byte("\n\n")) {
+		for _, line := range bytes.Split(ev, []byte("\n")) {
+			data, ok := bytes.CutPrefix(line, []byte("data: "))
+			if !ok || !bytes.Contains(data, []byte(`"response.`)) {
+				continue
+			}
+			var v struct {
+				Type     string          `json:"type"`
+				Response json.RawMessage `json:"response"`
+			}
+			if json.Unmarshal(data, &v) == nil && (v.Type == "response.completed" || v.Type == "response.incomplete") {
+				return v.Response
+			}
+		}
+	}
+	return nil
 }
