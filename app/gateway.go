@@ -11,8 +11,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -494,7 +496,13 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 	}
 	key, src := g.keyFunc(d.Key)
 	opts := openai.Options{Name: spec.Name, BaseURL: base, Model: d.UpstreamModel,
-		Key: key, Organization: d.Organization, HTTPClient: g.clientFor(d.ID), NoStreamOptions: spec.NoStreamOptions}
+		Key: key, Organization: d.Organization, HTTPClient: g.clientFor(d.ID), NoStreamOptions: spec.NoStreamOptions,
+		// OpenAI's own API serves Responses clients their own bytes; an
+		// OpenAI-compatible server under openai/ may not have the endpoint.
+		Responses: spec.Name == "openai" && sameHost(base, spec.BaseURL)}
+	if d.ResponsesAPI != nil {
+		opts.Responses = *d.ResponsesAPI
+	}
 	var client provider.Provider
 	switch spec.Wire {
 	case provider.WireOpenAI:
@@ -526,6 +534,13 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 		return forgetOnAuthEmbedder{f, e}, nil
 	}
 	return f, nil
+}
+
+// sameHost reports whether URLs a and b name the same host.
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && strings.EqualFold(ua.Host, ub.Host)
 }
 
 // keyFunc returns how a deployment gets its key; nil when it sends none.

@@ -98,3 +98,42 @@ func TestResponsesStoredConversation(t *testing.T) {
 		t.Errorf("a response with store:false was found: %v %v", r.StatusCode, err)
 	}
 }
+
+// TestResponsesPassthrough: a deployment that speaks the Responses API
+// gets the client's bytes (only model set) and the client its bytes, whole
+// and streamed; the answer is stored under the upstream's id, and a turn
+// that continues it is served from Detour's store.
+func TestResponsesPassthrough(t *testing.T) {
+	up := openaitest.New(t, openaitest.Reply{Text: "Native answer."})
+	s := serve(t, "model_list:\n"+deployment(up, "gpt", "gpt-4.1", "      responses_api: true\n"), app.Options{}, false)
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%t", stream), func(t *testing.T) {
+			body := fmt.Sprintf(`{"model":"gpt","input":[{"role":"user","content":[{"type":"input_text","text":"hi"}]}],"stream":%t,"prompt_cache_key":"k1","x_unknown":{"kept":true}}`, stream)
+			resp, got := postResponses(t, s.url, body)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, got)
+			}
+			reqs := up.Requests()
+			sent := reqs[len(reqs)-1]
+			if sent.Path != "/v1/responses" || string(sent.Raw) != strings.Replace(body, `"model":"gpt"`, `"model":"gpt-4.1"`, 1) {
+				t.Errorf("the upstream got %s %s", sent.Path, sent.Raw)
+			}
+			if !strings.Contains(string(got), "Native answer.") || !strings.Contains(string(got), `resp_fake`) {
+				t.Errorf("the client did not get the upstream's answer: %s", got)
+			}
+		})
+	}
+	// The whole answer's id is the upstream's; continuing it is served
+	// from the store, translated (the upstream may not hold it).
+	_, got := postResponses(t, s.url, `{"model":"gpt","input":"first"}`)
+	var first struct{ ID string }
+	json.Unmarshal(got, &first)
+	resp, got := postResponses(t, s.url, fmt.Sprintf(`{"model":"gpt","previous_response_id":%q,"input":"second"}`, first.ID))
+	if resp.StatusCode != 200 {
+		t.Fatalf("continuing %s: %d %s", first.ID, resp.StatusCode, got)
+	}
+	last := up.Requests()[len(up.Requests())-1]
+	if last.Path != "/v1/chat/completions" || len(last.Body["messages"].([]any)) != 3 {
+		t.Errorf("the continued turn went to %s with %v", last.Path, last.Body["messages"])
+	}
+}

@@ -129,6 +129,11 @@ type Deployment struct {
 	// NumCtx is litellm_params.num_ctx, the context size in tokens an
 	// Ollama deployment runs with; 0 = Ollama's default.
 	NumCtx int
+	// ResponsesAPI is litellm_params.responses_api (Detour's own): the
+	// upstream serves OpenAI's Responses API too, so Responses clients'
+	// requests go to it as they are. nil = unset: true for OpenAI's own
+	// API, false for other OpenAI-compatible servers.
+	ResponsesAPI *bool
 	// Tags is litellm_params.tags; nil = none.
 	Tags []string
 	// Timeout bounds a whole attempt at this deployment; 0 = unset.

@@ -623,11 +623,16 @@ func (p *parser) params(n *yaml.Node, path string, d *Deployment) ([]pair, KeyRe
 		"organization": func(v *yaml.Node, key string) {
 			d.Organization, _, _ = p.envText(v, key)
 		},
-		"weight":         count(&d.Weight),
-		"rpm":            count(&d.RPM),
-		"tpm":            count(&d.TPM),
-		"order":          count(&d.Order),
-		"num_ctx":        count(&d.NumCtx),
+		"weight":  count(&d.Weight),
+		"rpm":     count(&d.RPM),
+		"tpm":     count(&d.TPM),
+		"order":   count(&d.Order),
+		"num_ctx": count(&d.NumCtx),
+		"responses_api": func(v *yaml.Node, key string) {
+			if b, ok := p.boolean(v, key); ok {
+				d.ResponsesAPI = &b
+			}
+		},
 		"tags":           func(v *yaml.Node, key string) { d.Tags = p.tags(v, key) },
 		"timeout":        secs(&d.Timeout),
 		"stream_timeout": secs(&d.StreamTimeout),

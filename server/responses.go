@@ -299,6 +299,13 @@ func (e *responsesEvents) fail(ae *apiError) {
 	if ae.Body.Code != nil {
 		code = *ae.Body.Code
 	}
+	if e.native {
+		// The upstream's response.created is out; a response.failed of
+		// Detour's own would name another response. The bare error
+		// event ends the stream for the SDKs all the same.
+		e.sse.write(e.enc.Error(e.buf[:0], code, ae.Body.Message, ""))
+		return
+	}
 	e.sse.write(e.enc.Failed(e.buf[:0], code, ae.Body.Message))
 }
 

@@ -2,6 +2,13 @@
 // service that speaks it (Groq, Mistral, DeepSeek, OpenRouter, Together,
 // xAI, Fireworks, LM Studio, vLLM, …). Requests pass through with all their
 // fields; only the model name is replaced by the deployment's.
+//
+// The package also speaks OpenAI's Responses API, both ways: as a client
+// dialect (responses.go, responses_stream.go) and, for an upstream that
+// serves it (Options.Responses), as what a Responses client's own request
+// is sent to, its bytes unchanged but for model and stream, the upstream's
+// answer handed back beside its canonical translation
+// (upstream_responses.go).
 package openai
 
 import (
@@ -41,6 +48,17 @@ type Options struct {
 	// NoStreamOptions leaves stream_options out of streamed requests, for
 	// services that refuse the field (see provider.Spec).
 	NoStreamOptions bool
+	// Responses says that the upstream serves OpenAI's Responses API at
+	// BaseURL + "/responses". Then a request a client made in that API
+	// (chat.Request.Native with chat.DialectResponses) is sent there as
+	// the client wrote it, with only model and stream set, and the
+	// upstream's answer or events come back byte for byte in
+	// chat.Response.Native or chat.Chunk.Native, beside their canonical
+	// translation. Every other request still goes to /chat/completions.
+	// False sends every request to /chat/completions, translated: what
+	// services that do not serve the Responses API need. NewAzure ignores
+	// it (Azure serves the API under another path).
+	Responses bool
 }
 
 // Client is a provider.Provider and provider.Embedder for one
@@ -48,8 +66,9 @@ type Options struct {
 type Client struct {
 	opts Options
 	// chatURL and embedURL are the endpoints posted to; modelsURL is the
-	// model list, fetched to probe the deployment.
-	chatURL, embedURL, modelsURL string
+	// model list, fetched to probe the deployment. responsesURL is the
+	// Responses API's endpoint, "" when the upstream does not serve it.
+	chatURL, embedURL, modelsURL, responsesURL string
 	// setKey puts the key on a request: a bearer token, or Azure's api-key.
 	setKey func(h http.Header, key string)
 }
@@ -57,7 +76,11 @@ type Client struct {
 // New returns a Client for the deployment o describes.
 func New(o Options) *Client {
 	base := strings.TrimRight(o.BaseURL, "/")
-	return newClient(o, base+"/chat/completions", base+"/embeddings", base+"/models", bearer)
+	c := newClient(o, base+"/chat/completions", base+"/embeddings", base+"/models", bearer)
+	if o.Responses {
+		c.responsesURL = base + "/responses"
+	}
+	return c
 }
 
 func newClient(o Options, chatURL, embedURL, modelsURL string, setKey func(http.Header, string)) *Client {
@@ -100,6 +123,9 @@ func (c *Client) Probe(ctx context.Context) error {
 
 // Chat sends req and returns the whole answer.
 func (c *Client) Chat(ctx context.Context, req *chat.Request) (*chat.Response, error) {
+	if c.native(req) {
+		return c.chatResponses(ctx, req)
+	}
 	resp, err := c.send(ctx, req, false)
 	if err != nil {
 		return nil, err
@@ -119,6 +145,9 @@ func (c *Client) Chat(ctx context.Context, req *chat.Request) (*chat.Response, e
 // Stream sends req with stream: true and returns once the upstream has
 // answered with its headers.
 func (c *Client) Stream(ctx context.Context, req *chat.Request) (provider.Stream, error) {
+	if c.native(req) {
+		return c.streamResponses(ctx, req)
+	}
 	resp, err := c.send(ctx, req, true)
 	if err != nil {
 		return nil, err
@@ -148,7 +177,14 @@ func (c *Client) post(ctx context.Context, url string, body any, accept string) 
 	if err != nil {
 		return nil, &provider.Error{Class: provider.BadRequest, Local: true, Message: "the request could not be encoded", Err: err}
 	}
-	hreq, perr := provider.NewRequest(ctx, c.opts.Name, url, b, accept)
+	return c.postBytes(ctx, url, b, accept)
+}
+
+// postBytes sends body, a JSON document, to url with the key and
+// organization headers, and returns a 200 response or the classified
+// failure.
+func (c *Client) postBytes(ctx context.Context, url string, body []byte, accept string) (*http.Response, error) {
+	hreq, perr := provider.NewRequest(ctx, c.opts.Name, url, body, accept)
 	if perr != nil {
 		return nil, perr
 	}
@@ -298,8 +334,12 @@ func Classify(name string, status int, header http.Header, body []byte, now time
 		strings.Contains(lower, "context window") || strings.Contains(lower, "maximum context") ||
 		strings.Contains(lower, "too many tokens"):
 		e.Class = provider.ContextWindowExceeded
-	case code == "content_policy_violation" || code == "content_filter" || strings.Contains(lower, "content management policy") ||
-		strings.Contains(lower, "content policy") || strings.Contains(lower, "safety system"):
+	case code == "content_policy_violation" || code == "content_filter" || strings.HasSuffix(code, "_policy") ||
+		strings.HasSuffix(code, "_policy_violation") || strings.Contains(lower, "content management policy") ||
+		strings.Contains(lower, "content policy") || strings.Contains(lower, "usage policy") || strings.Contains(lower, "safety system"):
+		// The _policy codes are the Responses API's (bio_policy,
+		// misalignment_policy_violation, image_content_policy_violation);
+		// "usage policy" is what its invalid_prompt says of a flagged prompt.
 		e.Class = provider.ContentPolicy
 	default:
 		e.Class = provider.BadRequest

@@ -1,8 +1,9 @@
-// Package openaitest provides a fake OpenAI chat-completions server for
-// tests. It speaks the real wire format byte for byte (JSON bodies, SSE
-// framing, error bodies and headers as OpenAI sends them) and injects
-// faults: error statuses, Retry-After, resets mid-body, slow first bytes,
-// stalls and cuts mid-stream, malformed JSON.
+// Package openaitest provides a fake OpenAI server for tests: chat
+// completions, embeddings and the Responses API (POST /v1/responses, see
+// responses.go). It speaks the real wire format byte for byte (JSON
+// bodies, SSE framing, error bodies and headers as OpenAI sends them) and
+// injects faults: error statuses, Retry-After, resets mid-body, slow first
+// bytes, stalls and cuts mid-stream, malformed JSON.
 package openaitest
 
 import (
@@ -40,7 +41,8 @@ const (
 	// [DONE].
 	CutMidStream
 	// ErrorEventMidStream sends content chunks, then an error event inside
-	// the 200 stream, as OpenRouter and vLLM do.
+	// the 200 stream, as OpenRouter and vLLM do; the Responses API's
+	// stream ends with response.failed.
 	ErrorEventMidStream
 )
 
@@ -55,10 +57,12 @@ type Reply struct {
 	// Text is the answer's content. Empty means DefaultText, unless the
 	// reply makes tool calls; then the content is null.
 	Text string
-	// ToolCalls are answered as tool_calls, finish_reason "tool_calls".
+	// ToolCalls are answered as tool_calls, finish_reason "tool_calls"
+	// (function_call items from the Responses API).
 	ToolCalls []ToolCall
 	// FinishReason, if set, replaces the finish_reason ("length" simulates
-	// a max_tokens hit).
+	// a max_tokens hit; the Responses API answers it, and
+	// "content_filter", as an incomplete response).
 	FinishReason string
 	// Delay holds back the answer's headers (a slow first byte). The
 	// request's cancellation ends the wait.
@@ -157,6 +161,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, nil, `{"error":{"message":"We could not parse the JSON body of your request.","type":"invalid_request_error","param":null,"code":null}}`)
 		return
 	}
+	if endpoint == "responses" {
+		s.serveResponses(w, r, raw, body)
+		return
+	}
 	if model == "" {
 		model, _ = body["model"].(string)
 	}
@@ -198,8 +206,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	writeCompletion(w, a)
 }
 
-// route reads the endpoint ("chat" or "embeddings") from the path, as
-// OpenAI serves it (/v1/chat/completions) or as Azure does
+// route reads the endpoint ("chat", "embeddings" or "responses") from the
+// path, as OpenAI serves it (/v1/chat/completions) or as Azure does
 // (/openai/deployments/{deployment}/chat/completions?api-version=…, where
 // the deployment names the model).
 func route(r *http.Request) (model, endpoint string, ok bool) {
@@ -208,6 +216,8 @@ func route(r *http.Request) (model, endpoint string, ok bool) {
 		return "", "chat", true
 	case "/v1/embeddings":
 		return "", "embeddings", true
+	case "/v1/responses":
+		return "", "responses", true
 	}
 	rest, found := strings.CutPrefix(r.URL.Path, "/openai/deployments/")
 	if !found || r.URL.Query().Get("api-version") == "" || r.Header.Get("Api-Key") == "" {
@@ -258,11 +268,17 @@ const notFoundBody = `{"error":{"message":"Invalid URL","type":"invalid_request_
 // usageJSON counts a word of text, or four characters of tool-call
 // arguments, as a token.
 func usageJSON(a answer) string {
-	c := len(providertest.Words(a.text))
-	for _, tc := range a.toolCalls {
-		c += len(tc.Arguments)/4 + 1
-	}
+	c := outputTokens(a.text, a.toolCalls)
 	return fmt.Sprintf(`{"prompt_tokens":9,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`, c, 9+c)
+}
+
+// outputTokens counts the tokens of an answer's text and tool calls.
+func outputTokens(text string, calls []ToolCall) int {
+	n := len(providertest.Words(text))
+	for _, tc := range calls {
+		n += len(tc.Arguments)/4 + 1
+	}
+	return n
 }
 
 // toolCallsJSON renders tool calls as a message's tool_calls array.
