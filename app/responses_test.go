@@ -3,7 +3,6 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,15 +11,10 @@ import (
 	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
 )
 
+// postResponses posts body to the Responses API at url ("…/v1").
 func postResponses(t *testing.T, url, body string) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.Post(url+"/responses", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
+	return postMessages(t, url+"/responses", body) // the Anthropic headers are ignored there
 }
 
 // TestResponsesFaults: an upstream that fails before the first byte fails

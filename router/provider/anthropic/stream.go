@@ -94,7 +94,7 @@ func (s *stream) Recv() (*chat.Chunk, error) {
 			continue
 		}
 		if s.keepNative {
-			s.native = appendEvent(s.native, ev)
+			s.native = sse.AppendEvent(s.native, ev)
 		}
 		queued := len(s.pending)
 		if perr := s.handle(ev); perr != nil {
@@ -105,14 +105,6 @@ func (s *stream) Recv() (*chat.Chunk, error) {
 			s.pending[queued].Native, s.native = s.native, nil
 		}
 	}
-}
-
-// appendEvent appends ev framed as the Messages API frames its events.
-func appendEvent(dst []byte, ev sse.Event) []byte {
-	if ev.Name != "" {
-		dst = append(append(append(dst, "event: "...), ev.Name...), '\n')
-	}
-	return append(append(append(dst, "data: "...), ev.Data...), "\n\n"...)
 }
 
 // Close releases the connection. It is safe to call more than once.

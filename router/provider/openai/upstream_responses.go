@@ -424,7 +424,7 @@ func (s *responsesStream) Recv() (*chat.Chunk, error) {
 			s.err = sse.ReadError(s.name, err)
 			continue
 		}
-		s.native = appendUpstreamEvent(s.native, ev)
+		s.native = sse.AppendEvent(s.native, ev)
 		queued := len(s.pending)
 		if perr := s.handle(ev); perr != nil {
 			s.err = perr
@@ -434,16 +434,6 @@ func (s *responsesStream) Recv() (*chat.Chunk, error) {
 			s.pending[queued].Native, s.native = s.native, nil
 		}
 	}
-}
-
-// appendUpstreamEvent appends ev framed as the Responses API frames its
-// events: "event: NAME\ndata: DATA\n\n", the event line only when ev has a
-// name.
-func appendUpstreamEvent(dst []byte, ev sse.Event) []byte {
-	if ev.Name != "" {
-		return appendEvent(dst, ev.Name, ev.Data)
-	}
-	return append(append(append(dst, "data: "...), ev.Data...), "\n\n"...)
 }
 
 // Close releases the connection. It is safe to call more than once.

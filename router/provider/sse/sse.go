@@ -116,3 +116,14 @@ func (r *Reader) readLine() ([]byte, error) {
 	}
 	return line, nil
 }
+
+// AppendEvent appends ev to dst framed as "event: NAME\ndata: DATA\n\n"
+// (without the event line when Name is empty): how Anthropic's and
+// OpenAI's streams frame their events, so an event read and framed again
+// is the upstream's bytes.
+func AppendEvent(dst []byte, ev Event) []byte {
+	if ev.Name != "" {
+		dst = append(append(append(dst, "event: "...), ev.Name...), '\n')
+	}
+	return append(append(append(dst, "data: "...), ev.Data...), "\n\n"...)
+}
