@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -634,7 +635,9 @@ func assertDialectJSON(t *testing.T, got []byte, want string) {
 
 // FuzzDecodeRequest feeds arbitrary bodies to DecodeRequest and
 // CountTokensRequest: they must never panic, fail only with a
-// *RequestError, and give a request that encodes whenever they give one.
+// *RequestError, give a request that encodes whenever they give one, and
+// refuse an object that is no valid JSON exactly when encoding/json does,
+// with its error.
 func FuzzDecodeRequest(f *testing.F) {
 	for _, name := range inboundFixtures {
 		body, err := os.ReadFile(filepath.Join("testdata", "inbound", name+".json"))
@@ -649,12 +652,22 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":null}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		syntax := ""
+		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' {
+			syntax = jsonSyntaxError(body)
+		}
 		for _, decode := range []func([]byte) (*chat.Request, error){anthropic.DecodeRequest, anthropic.CountTokensRequest} {
 			req, err := decode(body)
+			var re *anthropic.RequestError
+			if syntax != "" && (!errors.As(err, &re) || re.Param != "" || re.Message != syntax) {
+				t.Fatalf("error %v, want encoding/json's %q", err, syntax)
+			}
 			if err != nil {
-				var re *anthropic.RequestError
 				if !errors.As(err, &re) {
 					t.Fatalf("error %v (%T) is not a *RequestError", err, err)
+				}
+				if syntax == "" && re.Param == "" && strings.HasPrefix(re.Message, "invalidParam JSON") {
+					t.Fatalf("error %v for a body encoding/json reads", err)
 				}
 				if errors.Is(err, anthropic.ErrUntranslatable) != (req != nil) {
 					t.Fatalf("error %v with request %v", err, req)
@@ -671,4 +684,140 @@ func FuzzDecodeRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// jsonSyntaxError is the error DecodeRequest gives for body, an object of
+// invalid JSON: encoding/json's; "" when body is valid JSON.
+func jsonSyntaxError(body []byte) string {
+	var v any
+	var se *json.SyntaxError
+	if err := json.Unmarshal(body, &v); errors.As(err, &se) {
+		return fmt.Sprintf("invalidParam JSON at byte %d: %v", se.Offset, se)
+	}
+	return ""
+}
+
+// TestDecodeRequestSyntaxErrors checks that a body that is no valid JSON
+// gets encoding/json's error, wherever the fault is, and that the nesting
+// limit is encoding/json's.
+func TestDecodeRequestSyntaxErrors(t *testing.T) {
+	const head = `{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":`
+	for _, body := range []string{
+		`{"model":`,
+		`{"model":"claude",}`,
+		`{"model" "claude"}`,
+		`{"model":"claude"} x`,
+		"{\"model\":\"claude\"}\x00",
+		"\v{}",
+		head + `"hi"}]`,
+		head + `"a\qb"}]}`,
+		head + `"a\u12G4"}]}`,
+		head + "\"tab\there\"}]}",
+		head + `[{"type":"text","text":"hi"},]}]}`,
+		head + `[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":01}]}]}]}`,
+		head + `"hi","x":-}]}`,
+		head + `"hi","x":1.}]}`,
+		head + `"hi","x":1e}]}`,
+		head + `"hi","x":tru}]}`,
+		head + `"hi","x":nul}]}`,
+		head + `"hi"}],"tools":[{"name":"f","input_schema":{"type":"object",}}]}`,
+		head + `"hi"}],"x":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+	} {
+		want := jsonSyntaxError([]byte(body))
+		if want == "" {
+			t.Fatalf("%.60q is valid JSON", body)
+		}
+		_, err := anthropic.DecodeRequest([]byte(body))
+		var re *anthropic.RequestError
+		if !errors.As(err, &re) || re.Param != "" || re.Message != want {
+			t.Errorf("%.60q: error %v, want %q", body, err, want)
+		}
+	}
+	deep := head + `"hi"}],"x":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`
+	if _, err := anthropic.DecodeRequest([]byte(deep)); err != nil {
+		t.Errorf("nesting as deep as encoding/json allows: %v", err)
+	}
+}
+
+// TestDecodeRequestReadsJSONAsEncodingJSON checks the rules of
+// encoding/json that DecodeRequest's reader of JSON follows: member names
+// matched to fields case-insensitively (with Unicode's folding) and after
+// unescaping, strings decoded with bytes that are not UTF-8 and lone
+// surrogates as U+FFFD, null leaving a value as it is but clearing a
+// pointer, and the last of repeated members winning, a repeated object
+// merged into the first.
+func TestDecodeRequestReadsJSONAsEncodingJSON(t *testing.T) {
+	const text = `"a\u00e9\ud83d\ude00\ud800b\/\n\u0041\udc00\ud83dz` + "\xff\xc3(é" + `"`
+	var decoded string
+	if err := json.Unmarshal([]byte(text), &decoded); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, body string
+		check      func(t *testing.T, req *chat.Request)
+	}{
+		{"names in any case", `{"MODEL":"claude","Max_Tokens":10,"mod\u0065l":"opus","Messages":[{"ROLE":"user","CONTENT":"hi"}],"top_K":3,"ſtream":true}`,
+			func(t *testing.T, req *chat.Request) {
+				if req.Model != "opus" || *req.MaxCompletionTokens != 10 || req.Messages[0].Text() != "hi" ||
+					string(req.Extra["top_k"]) != "3" || !req.Stream {
+					t.Errorf("request %+v", req)
+				}
+			}},
+		{"strings", `{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":` + text + `}]}`,
+			func(t *testing.T, req *chat.Request) {
+				if got := req.Messages[0].Text(); got != decoded {
+					t.Errorf("text %q, want %q", got, decoded)
+				}
+			}},
+		{"repeated members", `{"model":"a","model":"claude","max_tokens":10,"messages":[{"role":"user","content":"x"}],
+			"messages":[{"role":"user","content":[{"type":"text","text":"one"}],"content":"two"}],
+			"thinking":{"type":"enabled"},"thinking":{"budget_tokens":5000},"temperature":0.5,"temperature":null,
+			"stream":true,"stream":null}`,
+			func(t *testing.T, req *chat.Request) {
+				if req.Model != "claude" || len(req.Messages) != 1 || req.Messages[0].Text() != "two" ||
+					string(req.Extra["reasoning_effort"]) != `"medium"` || req.Temperature != nil || !req.Stream {
+					t.Errorf("request %+v", req)
+				}
+			}},
+		{"tool input", `{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[
+			{"type":"tool_use","id":"t1","name":"f","input":{ "a" : [1, {"b":"x y"}] }},{"type":"tool_use","id":"t2","name":"f","input":{"a":"x y"}}]}]}`,
+			func(t *testing.T, req *chat.Request) {
+				calls := req.Messages[1].ToolCalls
+				if calls[0].Function.Arguments != `{"a":[1,{"b":"x y"}]}` || calls[1].Function.Arguments != `{"a":"x y"}` {
+					t.Errorf("arguments %q, %q", calls[0].Function.Arguments, calls[1].Function.Arguments)
+				}
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := anthropic.DecodeRequest([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, req)
+		})
+	}
+}
+
+// TestDecodeRequestErrorOrder checks that errors come in the order the
+// translation meets them, whatever the order of the members: the body's
+// own members, then model, max_tokens, system, messages one by one (each
+// whole before its blocks), then tools.
+func TestDecodeRequestErrorOrder(t *testing.T) {
+	for _, tt := range []struct{ body, param string }{
+		{`{"tools":[{"name":5}],"messages":[{"role":"user","content":[{"type":"text","text":5}]}],"model":"claude","max_tokens":10}`,
+			"messages[0].content[0].text"},
+		{`{"messages":[{"role":"user","content":[{"type":"text","text":5}]}],"model":"claude","max_tokens":10,"system":7}`, "system"},
+		{`{"messages":[{"role":"user","content":[{"type":"text","text":5}]}],"max_tokens":0,"model":"claude"}`, "max_tokens"},
+		{`{"messages":[{"role":"user","content":"x"}],"max_tokens":0,"top_k":1.5,"model":"claude"}`, "top_k"},
+		{`{"messages":[{"content":[{"type":"text","text":5}],"role":"robot"}],"model":"claude","max_tokens":10}`, "messages[0].role"},
+		{`{"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url"}},{"text":"x","type":5}]}],"model":"claude","max_tokens":10}`,
+			"messages[0].content[1].type"},
+		{`{"messages":[{"role":"user","content":[{"type":"search_result","text":5}]},{"role":6}],"model":"claude","max_tokens":10}`, "messages[1].role"},
+	} {
+		_, err := anthropic.DecodeRequest([]byte(tt.body))
+		var re *anthropic.RequestError
+		if !errors.As(err, &re) || re.Param != tt.param {
+			t.Errorf("%s: error %v, want one at %s", tt.body, err, tt.param)
+		}
+	}
 }
