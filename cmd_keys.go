@@ -161,6 +161,9 @@ func (c *cli) localKeysCmd(ctx context.Context, args []string) error {
 	switch sub {
 	case "add":
 		key, err := keys.Add(ctx, rest[0])
+		if errors.Is(err, keystore.ErrUnavailable) {
+			return fmt.Errorf("%w\nwithout a keychain, give Detour a local key through the environment instead: export %s=<a long random key> before detour serve", err, app.LocalKeyEnv)
+		}
 		if err != nil {
 			return err
 		}

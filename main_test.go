@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -234,5 +235,19 @@ func TestCacheCommand(t *testing.T) {
 	}
 	if r := runCLI(t, keystore.NewMemory(), nil, "", "cache", "purge"); r.code != 2 {
 		t.Errorf("unknown subcommand: exit %d, want 2", r.code)
+	}
+}
+
+// downKeychain is a keychain that cannot be reached.
+type downKeychain struct{ *keystore.Memory }
+
+func (downKeychain) Get(context.Context, string) (string, error) {
+	return "", fmt.Errorf("keychain get: %w", keystore.ErrUnavailable)
+}
+
+func TestLocalKeyWithoutKeychain(t *testing.T) {
+	r := runCLI(t, downKeychain{keystore.NewMemory()}, nil, "", "keys", "local", "add", "laptop")
+	if r.code != 1 || !strings.Contains(r.stderr, "export DETOUR_API_KEY=") {
+		t.Errorf("exit %d, stderr %q: want 1 and the environment variable to set instead", r.code, r.stderr)
 	}
 }

@@ -266,7 +266,7 @@ func (s *Server) authenticate(r *http.Request, auth Authenticator) *apiError {
 		return &apiError{Status: http.StatusUnauthorized, Body: errorDetail{Type: "invalid_request_error", Code: strPtr("invalid_api_key"), Message: msg}}
 	}
 	if key == "" {
-		return unauthorized("this Detour requires a local key: send it as Authorization: Bearer <key> or x-api-key: <key> (create one with: detour keys local add NAME)")
+		return unauthorized("this Detour requires a local key: send it as Authorization: Bearer KEY or x-api-key: KEY (create one with: detour keys local add NAME)")
 	}
 	err := auth.Authenticate(r.Context(), key)
 	switch {
