@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	goruntime "runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wailsapp/wails/v2"
@@ -57,7 +59,8 @@ func (c *cli) desktop(ctx context.Context, args []string) error {
 		return c.serveHeadless(ctx, f, inst, log, "no display to open the window on ($DISPLAY and $WAYLAND_DISPLAY are unset)")
 	}
 
-	w := &window{ready: make(chan struct{}), running: make(chan struct{}), done: make(chan struct{})}
+	w := &window{ready: make(chan struct{}), running: make(chan struct{}), done: make(chan struct{}),
+		signals: make(chan os.Signal, 1)}
 	gw, err := c.openGateway(f, log, app.Options{Quit: w.quit})
 	if err != nil {
 		return err
@@ -85,7 +88,10 @@ func (c *cli) desktop(ctx context.Context, args []string) error {
 	}()
 	go func() {
 		select {
-		case <-ctx.Done(): // SIGINT, SIGTERM
+		case <-ctx.Done(): // SIGINT, SIGTERM before the window started
+			log.Info("signal received: quitting")
+			w.quit()
+		case <-w.signals: // SIGINT, SIGTERM after (see startup)
 			log.Info("signal received: quitting")
 			w.quit()
 		case <-serveCtx.Done():
@@ -160,6 +166,8 @@ type window struct {
 	done    chan struct{}   // closed when wails.Run has returned
 	// stuck ends the process when the window does not close after Quit.
 	stuck func()
+	// signals gets SIGINT and SIGTERM once the window has started.
+	signals chan os.Signal
 
 	runningOnce, quitOnce sync.Once
 }
@@ -168,6 +176,12 @@ type window struct {
 // loop may not run yet.
 func (w *window) startup(ctx context.Context) {
 	w.ctx = ctx
+	// Wails quits GTK on SIGINT and SIGTERM from a goroutine of its own,
+	// which races Detour's own quit (it crashed GTK about once in twenty
+	// SIGTERMs). From here only Detour's handler, which quits once and on
+	// GTK's terms, gets them.
+	signal.Reset(os.Interrupt, syscall.SIGTERM)
+	signal.Notify(w.signals, os.Interrupt, syscall.SIGTERM)
 	close(w.ready)
 }
 
