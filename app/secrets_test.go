@@ -24,9 +24,9 @@ import (
 // (OpenAI, Anthropic, Gemini), and without one (Azure's 32 hex digits, a
 // bare token of 24 letters and digits), which no pattern can recognise.
 var leakKeys = map[string]string{
-	"openai":    "sk-proj-LEAKTESTq7Wm2Xn4Rb8Tc1Vd5Ye9Zf3Ga6Hb0Ic",
-	"anthropic": "sk-ant-api03-LEAKTEST-Jd7Ke2Lf9Mg4Nh1Oi6Pj3Qk8Rl5Sm0-AA",
-	"gemini":    "AIzaSyLEAKTEST4r8t2y6u0i3o7p1a5s9d",
+	"openai":    "sk-proj-FAKE-NOT-A-REAL-KEY-for-the-leak-test",
+	"anthropic": "sk-ant-FAKE-NOT-A-REAL-KEY-for-the-leak-test-0000",
+	"gemini":    "AIzaFAKE-NOT-A-REAL-KEY-leak-test-00",
 	"azure":     "3f9c2a7be41d8065c7a9b3e2f1d04c86",
 	"groq":      "Zq8wLmN3pR5tV7xY9aB1cD2e",
 }
