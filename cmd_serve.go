@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
-	"strings"
 
 	"github.com/detour-gateway/detour/app"
 	"github.com/detour-gateway/detour/autostart"
@@ -78,7 +77,7 @@ func (c *cli) openGateway(f gatewayFlags, log *slog.Logger, o app.Options) (*gat
 	listen := cfg.Detour.Listen
 	if f.addr != "" {
 		listen = f.addr
-		if !cfg.Detour.Server.Auth && !loopbackAddr(listen) {
+		if !cfg.Detour.Server.Auth && !config.LoopbackAddr(listen) {
 			return nil, fmt.Errorf("refusing to listen on %s with local auth off: anyone on the network could use your providers' keys. "+
 				"Turn local auth on first (set detour.server.auth: true in %s and create a key with `detour keys local add NAME`), or use --addr 127.0.0.1:PORT",
 				listen, cfg.Path)
@@ -114,20 +113,6 @@ func setMemoryLimit(s config.Server, getenv func(string) string, log *slog.Logge
 	limit := 4*s.MaxInflightBytes + 64<<20
 	debug.SetMemoryLimit(limit)
 	log.Debug("soft memory limit", "MiB", limit>>20)
-}
-
-// loopbackAddr reports whether addr (host:port) listens on a loopback
-// address only; ":4000" and "0.0.0.0:4000" do not.
-func loopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // url returns the gateway's base URL on this machine, http://HOST:PORT: a

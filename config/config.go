@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -409,6 +410,21 @@ type Server struct {
 	MaxRequests int
 	// MaxStreams bounds the streams open at once; default 128.
 	MaxStreams int
+}
+
+// LoopbackAddr reports whether addr (host:port) listens on a loopback
+// address only: "127.0.0.1:4000", "localhost:4000", "[::1]:4000"; not
+// ":4000" or "0.0.0.0:4000", which other machines reach.
+func LoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // MasterKey is general_settings.master_key: in the environment

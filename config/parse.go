@@ -191,11 +191,7 @@ func (p *parser) checkExposure(d Detour) {
 	if d.Server.Auth || p.listenNode == nil {
 		return
 	}
-	host, _, err := net.SplitHostPort(d.Listen)
-	if err != nil {
-		return
-	}
-	if ip := net.ParseIP(strings.Trim(host, "[]")); strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback() {
+	if _, _, err := net.SplitHostPort(d.Listen); err != nil || LoopbackAddr(d.Listen) {
 		return
 	}
 	p.errorf(p.listenNode, "detour.listen", "%q can be reached from other machines, and local auth is off: anyone on the network could use your providers' keys. "+

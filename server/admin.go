@@ -122,7 +122,7 @@ func guardAPI(r *http.Request) *apiError {
 // preflight.
 func jsonWrites(r *http.Request) *apiError {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(strings.ToLower(ct)) != "application/json" {
+		if !isJSON(r.Header.Get("Content-Type")) {
 			return &apiError{Status: http.StatusUnsupportedMediaType, Body: errorDetail{Type: "invalid_request_error",
 				Message: "writes to the management API must be JSON (Content-Type: application/json)"}}
 		}

@@ -236,11 +236,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 	return nil, invalidRequest("could not read the request body", "")
 }
 
-// writeDeadline gives the next write to a client WriteTimeout to finish.
-func (s *Server) writeDeadline(w http.ResponseWriter) {
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opts.Limits.WriteTimeout))
-}
-
 // Listener wraps ln so that the errors net/http answers before any
 // handler runs (headers too large, a malformed request) come in OpenAI's
 // JSON error shape rather than as plain text.
