@@ -16,14 +16,15 @@ import (
 type admin struct{ g *Gateway }
 
 // Deployments reports each deployment's health: chaos first (it is what the
-// user switched on), then offline, cooling, a missing key, else healthy.
+// user switched on), then its host out of reach, cooling, a missing key,
+// else healthy.
 func (a admin) Deployments(ctx context.Context) server.Health {
 	g := a.g
 	var h server.Health
 	if m, ok := g.localModel.Load().(string); ok {
 		h.LocalModel = m
 	}
-	off, since := g.conn.Offline()
+	off, since := g.hosts.Offline()
 	if off {
 		h.Offline, h.OfflineSince = true, &since
 	}
@@ -46,8 +47,8 @@ func (a admin) Deployments(ctx context.Context) server.Health {
 				dh.State = "no_key"
 			}
 		}
-		if off && d.Provider != "ollama" && d.Provider != "mock" {
-			dh.State = "offline"
+		if !g.hosts.Reachable(d.Host) {
+			dh.State = "offline" // its host is out of reach
 		}
 		if st, ok := g.chaos.Get(d.ID); ok {
 			dh.State, dh.Chaos = "chaos", &server.ChaosState{Mode: string(st.Mode), Until: st.Until}

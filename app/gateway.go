@@ -91,7 +91,7 @@ type Gateway struct {
 	// the budgets of the config in use.
 	ledger  *spend.Ledger
 	checker atomic.Pointer[spend.Checker]
-	conn    *router.Connectivity
+	hosts   *router.Hosts // which upstream hosts are out of reach; survives reloads
 	chaos   *chaos.Switch // survives reloads
 	// localModel is the Ollama model the offline tier last picked.
 	localModel atomic.Value
@@ -154,8 +154,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g.loadedAt.Store(time.Now().UnixNano())
 	var bg context.Context
 	bg, g.stop = context.WithCancel(context.Background())
-	g.conn = router.NewConnectivity(bg, g.cloudReachable, cfg.Detour.Offline.ProbeInterval, o.Logger)
-	g.conn.OnChange = func(bool) { g.stats.Changed() } // the dashboard's status and health follow at once
+	g.hosts = router.NewHosts(bg, nil, cfg.Detour.Offline.ProbeInterval, o.Logger)
+	g.hosts.OnChange = g.stats.Changed // the dashboard's status and health follow at once
 	g.chaos = chaos.New(o.Clock, o.Logger)
 	if g.ledger = openLedger(cfg.Detour.SpendPath, o); g.ledger != nil {
 		c, err := newChecker(cfg.Detour.Budgets, g.ledger)
@@ -173,6 +173,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.router.Store(r)
+	g.hosts.SetCloud(cloudHosts(cfg, o.Getenv))
 	g.cache = openCache(cfg.Detour.Cache, o)
 	g.requests = openRequestLog(cfg.Detour.RequestLog, o)
 	g.responses = openResponseStore(cfg.Detour.ResponsesPath, o)
@@ -182,7 +183,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Config: g.ConfigState, Admin: admin{g}, Keys: keys{g}, Stats: g.stats, Settings: settingsStore{g},
 		App:       server.App{Version: o.Version, Desktop: o.Quit != nil, Autostart: o.Autostart, Quit: o.Quit},
 		Listening: g.listening, Dashboard: frontend.Dist(),
-		Offline: func() bool { off, _ := g.conn.Offline(); return off }}
+		Offline: func() bool { off, _ := g.hosts.Offline(); return off }}
 	if g.cache != nil {
 		sopts.Cache, sopts.CacheAdmin = g.cache, g.cache
 		path, _ := CachePath(cfg.Detour.Cache)
@@ -410,9 +411,10 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 		if err != nil {
 			return nil, fmt.Errorf("deployment %s (line %d): %w", d.ID, d.Line, err)
 		}
+		host, _ := deploymentHost(d, g.opts.Getenv)
 		deployments = append(deployments, router.Deployment{
-			Probe: g.probeFunc(d.ID, client),
-			ID:    d.ID, Group: d.Group, Provider: d.Provider, Model: d.UpstreamModel,
+			Probe: g.probeFunc(d, client),
+			ID:    d.ID, Group: d.Group, Provider: d.Provider, Model: d.UpstreamModel, Host: host,
 			Weight: d.Weight, RPM: d.RPM, TPM: d.TPM, Order: d.Order, Tags: d.Tags, MaxInputTokens: priceOf(d).MaxInputTokens,
 			Timeout: d.Timeout, StreamTimeout: d.StreamTimeout,
 			Price:  priceOf(d),
@@ -424,8 +426,7 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 		return nil, err
 	}
 	opts := router.Options{Clock: g.opts.Clock, Rand: g.opts.Rand, Strategy: strategy, EstimateTokens: spend.EstimateTokens,
-		Auto: auto, Allow: g.allow}
-	opts.Degrade, opts.Connectivity = g.degradeOptions(cfg)
+		Auto: auto, Budget: routeBudget{g}, Hosts: g.hosts, Degrade: g.degradeOptions(cfg)}
 	if prev != nil {
 		opts.Stats = prev.Stats()
 		opts.Affinity = prev.Affinity()
@@ -656,6 +657,7 @@ func (g *Gateway) reload(cfg *config.Config, rev string) error {
 		g.checker.Store(c)
 	}
 	g.router.Store(r)
+	g.hosts.SetCloud(cloudHosts(cfg, g.opts.Getenv))
 	g.config.Store(cfg)
 	g.api.SetDoor(g.door(cfg), g.listening())
 	g.configErr.Store(nil)

@@ -2,13 +2,15 @@ package app
 
 import (
 	"context"
-
+	"encoding/json"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/config"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/router/chaos"
@@ -99,93 +101,92 @@ func (t *localTier) pick(ctx context.Context) (string, error) {
 	return "", &provider.Error{Class: provider.NotFound, Message: "Ollama has no chat model pulled: run ollama pull llama3.2, or set detour.offline.model"}
 }
 
-// cloudReachable is the offline probe: it reports whether a TCP connection
-// can be made to any cloud deployment of the config in use (local servers
-// and the mock do not count). With no cloud deployment there is nothing to
-// be offline from.
-func (g *Gateway) cloudReachable(ctx context.Context) bool {
-	hosts := cloudHosts(g.config.Load(), g.opts.Getenv)
-	if len(hosts) == 0 {
-		return true
+// deploymentHost returns the upstream "host:port" deployment d sends its
+// requests to, "" for the mock; cloud reports whether the host is a cloud
+// provider's, whose loss together with every other means the machine is
+// offline (local servers, Ollama and keyless OpenAI-compatible servers
+// do not count).
+func deploymentHost(d config.Deployment, getenv func(string) string) (host string, cloud bool) {
+	spec, ok := provider.Lookup(d.Provider)
+	if !ok || spec.Wire == provider.WireMock {
+		return "", false
 	}
-	var d net.Dialer
-	for _, h := range hosts {
-		if c, err := d.DialContext(ctx, "tcp", h); err == nil {
-			c.Close()
-			return true
+	base := d.APIBase
+	if base == "" && spec.EnvBase != "" {
+		base = getenv(spec.EnvBase)
+	}
+	if base == "" {
+		base = spec.BaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	host = u.Host
+	if u.Port() == "" {
+		port := "443"
+		if u.Scheme == "http" {
+			port = "80"
 		}
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
-	return false
+	return host, spec.Wire != provider.WireOllama && !spec.KeyOptional
 }
 
 // cloudHosts lists the host:port of every cloud deployment of cfg.
 func cloudHosts(cfg *config.Config, getenv func(string) string) []string {
-	seen := map[string]bool{}
 	var out []string
 	for _, d := range cfg.Models {
-		spec, ok := provider.Lookup(d.Provider)
-		if !ok || spec.Wire == provider.WireMock || spec.Wire == provider.WireOllama || spec.KeyOptional {
-			continue
-		}
-		base := d.APIBase
-		if base == "" && spec.EnvBase != "" {
-			base = getenv(spec.EnvBase)
-		}
-		if base == "" {
-			base = spec.BaseURL
-		}
-		u, err := url.Parse(base)
-		if err != nil || u.Host == "" {
-			continue
-		}
-		host := u.Host
-		if u.Port() == "" {
-			port := "443"
-			if u.Scheme == "http" {
-				port = "80"
-			}
-			host = net.JoinHostPort(u.Hostname(), port)
-		}
-		if !seen[host] {
-			seen[host] = true
+		if host, cloud := deploymentHost(d, getenv); cloud && !slices.Contains(out, host) {
 			out = append(out, host)
 		}
 	}
 	return out
 }
 
-// degradeOptions returns the router's local tier and connectivity for cfg,
-// or nils when detour.offline is off.
-func (g *Gateway) degradeOptions(cfg *config.Config) (*router.Degrade, *router.Connectivity) {
+// degradeOptions returns the router's local tier for cfg, or nil when
+// detour.offline is off.
+func (g *Gateway) degradeOptions(cfg *config.Config) *router.Degrade {
 	if !cfg.Detour.Offline.Enabled {
-		return nil, nil
+		return nil
 	}
 	tier := g.newLocalTier(cfg.Detour.Offline)
-	return &router.Degrade{Deployment: tier.deployment, Name: "ollama"}, g.conn
+	return &router.Degrade{Deployment: tier.deployment, Name: "ollama"}
 }
 
-// Offline reports whether the gateway considers the machine offline, and
-// since when.
-func (g *Gateway) Offline() (bool, time.Time) { return g.conn.Offline() }
+// Offline reports whether every cloud host is out of reach, and since
+// when.
+func (g *Gateway) Offline() (bool, time.Time) { return g.hosts.Offline() }
 
-// probeFunc returns how a deployment is probed while half-open, or nil
-// when its provider has no free request to probe with. A deployment whose
-// chaos switch is down or rate limited fails its probes too.
-func (g *Gateway) probeFunc(id string, p provider.Provider) func(context.Context) error {
-	for {
-		if pr, ok := p.(provider.Prober); ok {
-			return func(ctx context.Context) error {
-				if st, ok := g.chaos.Get(id); ok && (st.Mode == chaos.Down || st.Mode == chaos.RateLimited) {
-					return &provider.Error{Class: provider.Connection, Message: "chaos: switched " + string(st.Mode)}
-				}
-				return pr.Probe(ctx)
+// probeFunc returns how deployment d is probed while half-open: a real,
+// minimal request of its own kind (one token of chat; for a deployment
+// whose model_info.mode is "embedding", the embedding of one word), so a
+// deployment whose listing works but whose answers fail is not put back.
+// A deployment whose chaos switch is down or rate limited fails its
+// probes too.
+func (g *Gateway) probeFunc(d config.Deployment, p provider.Provider) func(context.Context) error {
+	id := d.ID
+	mode, _ := d.Info.Extra["mode"].(string)
+	return func(ctx context.Context) error {
+		if st, ok := g.chaos.Get(id); ok && (st.Mode == chaos.Down || st.Mode == chaos.RateLimited) {
+			return &provider.Error{Class: provider.Connection, Message: "chaos: switched " + string(st.Mode)}
+		}
+		if mode == "embedding" {
+			e, ok := p.(provider.Embedder)
+			if !ok {
+				return &provider.Error{Class: provider.NotFound, Local: true, Message: "no embeddings"}
 			}
+			_, err := e.Embed(ctx, &chat.EmbeddingRequest{Model: d.Group, Input: json.RawMessage(`"ping"`)})
+			return err
 		}
-		u, ok := p.(interface{ Unwrap() provider.Provider })
-		if !ok {
-			return nil
+		one := 1
+		resp, err := p.Chat(ctx, &chat.Request{Model: d.Group, MaxTokens: &one,
+			Messages: []chat.Message{{Role: "user", Content: chat.TextContent("ping")}}})
+		if err == nil && g.ledger != nil {
+			// A probe costs a few tokens; they are spent like any others.
+			g.ledger.Record(spendRecord(d.ID, d.Provider, d.Group, priceOf(d), resp.Usage))
 		}
-		p = u.Unwrap()
+		return err
 	}
 }
 
@@ -207,9 +208,11 @@ func (g *Gateway) probeLoop(ctx context.Context, interval time.Duration) {
 }
 
 // ProbeDeployments probes, once, every half-open deployment that has a
-// probe and no trial out: a success puts it back in rotation, a failure
-// cools it again, for longer. It runs in the background every probe
-// interval; tests call it directly.
+// probe and no trial out: an answer puts it back in rotation (keeping its
+// strikes until a real request answers), a failure cools it again, for
+// longer. A probe the deployment refuses as a bad request (a model that
+// wants a larger max_tokens) still shows it answers. It runs in the
+// background every probe interval; tests call it directly.
 func (g *Gateway) ProbeDeployments(ctx context.Context) {
 	r := g.router.Load()
 	cool := r.Cooldowns()
@@ -223,12 +226,12 @@ func (g *Gateway) ProbeDeployments(ctx context.Context) {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := d.Probe(pctx)
 		cancel()
-		if err == nil {
-			cool.Succeed(d.ID)
+		pe := provider.AsError(err)
+		if err == nil || !pe.Local && pe.Class.Final() {
+			cool.Probed(d.ID)
 			g.opts.Logger.Info("deployment back in rotation after a probe", "deployment", d.ID)
 			continue
 		}
-		pe := provider.AsError(err)
 		if pe.Local || ctx.Err() != nil {
 			cool.Release(d.ID)
 			continue

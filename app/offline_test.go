@@ -254,11 +254,18 @@ router_settings: {num_retries: 0, allowed_fails: 0, cooldown_time: 10}
 	if s := state(); s != "probing" {
 		t.Fatalf("state = %s, want probing once the cooldown ends", s)
 	}
-	// The probe (GET /models) fails: it cools again, for twice as long.
+	// The probe is a real one-token chat, and it fails: it cools again,
+	// for twice as long. (It used to be GET /models, which a deployment
+	// whose chat always fails still answers, and was put back each time.)
 	up.SetReplies(openaitest.Status(503, openaitest.OverloadBody))
+	calls := up.Count()
 	gw.gw.ProbeDeployments(context.Background())
 	if s := state(); s != "cooling" {
 		t.Fatalf("after a failed probe: state = %s, want cooling", s)
+	}
+	probe := up.Requests()[calls]
+	if probe.Path != "/v1/chat/completions" || probe.Body["max_tokens"] != float64(1) {
+		t.Errorf("probe = %s %s, want a chat completion with max_tokens 1", probe.Path, probe.Raw)
 	}
 	gw.clock.Advance(10 * time.Second)
 	if s := state(); s != "cooling" {
@@ -266,11 +273,23 @@ router_settings: {num_retries: 0, allowed_fails: 0, cooldown_time: 10}
 	}
 	gw.clock.Advance(10 * time.Second)
 	up.SetReplies(openaitest.Reply{Text: "recovered"})
-	calls := up.Count()
+	calls = up.Count()
 	gw.gw.ProbeDeployments(context.Background())
-	if s := state(); s != "healthy" || up.Count() != calls+1 || up.Requests()[calls].Path != "/v1/models" {
-		t.Fatalf("after a good probe: state = %s (%d requests, last %s), want healthy after one GET /v1/models", s, up.Count()-calls, up.Requests()[len(up.Requests())-1].Path)
+	if s := state(); s != "healthy" || up.Count() != calls+1 {
+		t.Fatalf("after a good probe: state = %s (%d requests), want healthy after one", s, up.Count()-calls)
 	}
+	// The probe passed, but the deployment's history stands until a real
+	// request answers: a real failure now cools it at once, for 40 s.
+	up.SetReplies(openaitest.Status(500, openaitest.ServerBody))
+	gw.client.Chat.Completions.New(context.Background(), params("main"))
+	var h server.Health
+	getJSON(t, root+"/api/v1/deployments", &h)
+	if d := h.Deployments[0]; d.State != "cooling" || d.CoolingUntil == nil || d.CoolingUntil.Sub(gw.clock.Now()) != 40*time.Second {
+		t.Fatalf("a real failure after a passed probe: %+v, want cooling for 40 s", d)
+	}
+	gw.clock.Advance(40 * time.Second)
+	up.SetReplies(openaitest.Reply{Text: "recovered"})
+	gw.gw.ProbeDeployments(context.Background())
 	if text, _ := chatWithHeaders(t, gw, false); text != "recovered" {
 		t.Errorf("answer %q", text)
 	}

@@ -3,10 +3,12 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,31 +23,39 @@ func unreachable() error {
 	return &provider.Error{Class: provider.Connection, Unreachable: true, Message: "could not connect to the provider"}
 }
 
-type offlineFixture struct {
-	router *Router
-	cloud  *scripted
-	local  *scripted
-	online atomic.Bool // what the probe reports
-	conn   *Connectivity
-	// changes receives each state OnChange reports.
-	changes chan bool
+// hostFixture is two groups: "dead", whose deployments sit on hosts h1
+// and h2, and "live" on h3, with a local tier behind both.
+type hostFixture struct {
+	router  *Router
+	hosts   *Hosts
+	dead    [2]*scripted
+	live    *scripted
+	local   *scripted
+	back    sync.Map      // host → true once the probe should find it
+	changes chan struct{} // one per OnChange
 }
 
-func newOfflineFixture(t *testing.T, cloudErrs []error, localErr error) *offlineFixture {
+func newHostFixture(t *testing.T, deadErrs [2][]error, localErr error) *hostFixture {
 	t.Helper()
-	f := &offlineFixture{cloud: &scripted{name: "cloud", errs: cloudErrs}, local: &scripted{name: "local"}}
+	f := &hostFixture{live: &scripted{name: "live"}, local: &scripted{name: "local"}, changes: make(chan struct{}, 16)}
+	for i := range f.dead {
+		f.dead[i] = &scripted{name: fmt.Sprintf("dead%d", i+1), errs: deadErrs[i]}
+	}
 	if localErr != nil {
 		f.local.errs = []error{localErr, localErr, localErr}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	f.conn = NewConnectivity(ctx, func(context.Context) bool { return f.online.Load() }, 5*time.Millisecond, quiet)
-	f.changes = make(chan bool, 8)
-	f.conn.OnChange = func(offline bool) { f.changes <- offline }
-	local := &Deployment{ID: "ollama-llama3.2", Group: "g", Provider: "ollama", Model: "llama3.2", Client: f.local}
-	r, err := New([]Deployment{{ID: "cloud", Group: "g", Provider: "openai", Model: "gpt", Client: f.cloud}},
-		Settings{NumRetries: 2, Cooldown: cooldown.Policy{AllowedFails: 0, Duration: time.Hour}},
-		Options{Clock: clock.NewFake(t0), Rand: func() float64 { return 0 }, Connectivity: f.conn,
+	f.hosts = NewHosts(ctx, func(_ context.Context, host string) bool { _, ok := f.back.Load(host); return ok }, 5*time.Millisecond, quiet)
+	f.hosts.SetCloud([]string{"h1:443", "h2:443", "h3:443"})
+	f.hosts.OnChange = func() { f.changes <- struct{}{} }
+	local := &Deployment{ID: "ollama-llama3.2", Group: "dead", Provider: "ollama", Model: "llama3.2", Client: f.local}
+	r, err := New([]Deployment{
+		{ID: "dead1", Group: "dead", Provider: "openai", Host: "h1:443", Client: f.dead[0]},
+		{ID: "dead2", Group: "dead", Provider: "anthropic", Host: "h2:443", Client: f.dead[1]},
+		{ID: "live", Group: "live", Provider: "groq", Host: "h3:443", Client: f.live},
+	}, Settings{NumRetries: 2, Cooldown: cooldown.Policy{AllowedFails: 0, Duration: time.Hour}},
+		Options{Clock: clock.NewFake(t0), Rand: func() float64 { return 0 }, Hosts: f.hosts,
 			Degrade: &Degrade{Deployment: func(context.Context, string) (*Deployment, error) { return local, nil }}})
 	if err != nil {
 		t.Fatal(err)
@@ -54,107 +64,132 @@ func newOfflineFixture(t *testing.T, cloudErrs []error, localErr error) *offline
 	return f
 }
 
-// nextChange returns the next state OnChange reports; it fails the test
-// if none comes within 5 s.
-func (f *offlineFixture) nextChange(t *testing.T) bool {
+// waitChange waits for the next OnChange; it fails the test if none
+// comes within 5 s.
+func (f *hostFixture) waitChange(t *testing.T) {
 	t.Helper()
 	select {
-	case offline := <-f.changes:
-		return offline
+	case <-f.changes:
 	case <-time.After(5 * time.Second):
-		t.Fatal("no connectivity change reported")
-		return false
+		t.Fatal("no reachability change reported")
 	}
 }
 
+func (f *hostFixture) calls() int { return f.dead[0].Calls() + f.dead[1].Calls() }
+
 func TestDegradesToTheLocalTier(t *testing.T) {
-	f := newOfflineFixture(t, []error{perr(provider.ServerError), perr(provider.ServerError), perr(provider.ServerError)}, nil)
+	f := newHostFixture(t, [2][]error{{perr(provider.ServerError), perr(provider.ServerError)}, {perr(provider.ServerError), perr(provider.ServerError)}}, nil)
 	f.router.Cooldowns().SetPolicy(cooldown.Policy{AllowedFails: 5}) // let the group use its retries
-	resp, tr, err := f.router.Chat(context.Background(), req("g"))
+	resp, tr, err := f.router.Chat(context.Background(), req("dead"))
 	if err != nil || resp.Model != "local" || tr.Degraded != "ollama" {
 		t.Fatalf("answered by %v (degraded %q), err %v; want the local tier", resp, tr.Degraded, err)
 	}
-	if f.cloud.Calls() != 3 {
-		t.Errorf("cloud calls = %d, want 3: the tier comes after the group's retries", f.cloud.Calls())
+	if f.calls() != 3 {
+		t.Errorf("cloud calls = %d, want 3: the tier comes after the group's retries", f.calls())
 	}
-	if off, _ := f.conn.Offline(); off {
-		t.Error("server errors marked the machine offline")
+	if len(f.hosts.Down()) != 0 {
+		t.Errorf("server errors marked hosts %v out of reach", f.hosts.Down())
 	}
 }
 
-func TestOfflineSkipsTheCloudUntilTheNetworkIsBack(t *testing.T) {
-	f := newOfflineFixture(t, []error{unreachable()}, nil)
-	if _, tr, err := f.router.Chat(context.Background(), req("g")); err != nil || tr.Degraded == "" {
-		t.Fatalf("first request: degraded %q, err %v", tr.Degraded, err)
+// One group's hosts refusing connections takes only that group to the
+// local tier: the other group is still served by its own host, and the
+// dead group goes back to its host as soon as it answers.
+func TestUnreachableHostsAreSkippedPerHost(t *testing.T) {
+	f := newHostFixture(t, [2][]error{{unreachable()}, {unreachable()}}, nil)
+	_, tr, err := f.router.Chat(context.Background(), req("dead"))
+	if err != nil || tr.Degraded != "ollama" || len(tr.Attempts) != 3 {
+		t.Fatalf("first request: degraded %q after %d attempts, err %v; want each host tried once, then the local tier", tr.Degraded, len(tr.Attempts), err)
 	}
-	if off, _ := f.conn.Offline(); !off {
-		t.Fatal("every cloud attempt unreachable, but not marked offline")
+	if got := f.hosts.Down(); !slices.Equal(got, []string{"h1:443", "h2:443"}) {
+		t.Errorf("hosts out of reach = %v, want h1 and h2", got)
 	}
-	if f.router.Cooldowns().Cooling("cloud") {
-		t.Error("an offline machine cooled the cloud deployment")
+	for _, id := range []string{"dead1", "dead2"} {
+		if f.router.Cooldowns().Cooling(id) {
+			t.Errorf("%s cooled: its host is out of reach, the deployment is not to blame", id)
+		}
 	}
-	if got := f.nextChange(t); !got {
-		t.Error("OnChange reported online when the machine went offline")
+	if off, _ := f.hosts.Offline(); off {
+		t.Error("offline although h3 was never out of reach")
 	}
-	calls := f.cloud.Calls()
 	for _, stream := range []bool{false, true} {
 		var tr *Trace
 		var err error
 		if stream {
 			var s *Stream
-			s, tr, err = f.router.Stream(context.Background(), req("g"))
+			s, tr, err = f.router.Stream(context.Background(), req("live"))
 			if err == nil {
 				s.Close()
 			}
 		} else {
-			_, tr, err = f.router.Chat(context.Background(), req("g"))
+			_, tr, err = f.router.Chat(context.Background(), req("live"))
 		}
-		if err != nil || tr.Degraded != "ollama" || len(tr.Attempts) != 1 {
-			t.Errorf("stream=%v while offline: degraded %q, %d attempts, err %v; want straight to the local tier", stream, tr.Degraded, len(tr.Attempts), err)
+		if err != nil || tr.Degraded != "" || tr.Answered == nil || tr.Answered.ID != "live" {
+			t.Errorf("stream=%v: the live group was degraded (%q) or failed (%v)", stream, tr.Degraded, err)
 		}
 	}
-	if f.cloud.Calls() != calls {
-		t.Errorf("the cloud was called %d times while offline", f.cloud.Calls()-calls)
+	calls := f.calls()
+	_, tr, err = f.router.Chat(context.Background(), req("dead"))
+	if err != nil || tr.Degraded != "ollama" || len(tr.Attempts) != 1 || f.calls() != calls {
+		t.Errorf("while its hosts are out of reach: degraded %q, %d attempts, %d cloud calls, err %v; want straight to the local tier",
+			tr.Degraded, len(tr.Attempts), f.calls()-calls, err)
 	}
-	f.online.Store(true)
-	if got := f.nextChange(t); got { // the probe noticed: back online
-		t.Error("OnChange reported offline when the network came back")
+	f.waitChange(t) // h1 went
+	f.waitChange(t) // h2 went
+	f.back.Store("h2:443", true)
+	f.waitChange(t) // the probe found h2
+	if !f.hosts.Reachable("h2:443") || f.hosts.Reachable("h1:443") {
+		t.Fatalf("after h2 answered a probe: down %v, want only h1", f.hosts.Down())
 	}
-	if off, _ := f.conn.Offline(); off {
-		t.Error("OnChange said online, Offline says offline")
-	}
-	resp, tr, err := f.router.Chat(context.Background(), req("g"))
-	if err != nil || resp.Model != "cloud" || tr.Degraded != "" {
-		t.Errorf("after the network came back: answered by %v (degraded %q), err %v; want the cloud", resp, tr.Degraded, err)
+	resp, tr, err := f.router.Chat(context.Background(), req("dead"))
+	if err != nil || resp.Model != "dead2" || tr.Degraded != "" || len(tr.Attempts) != 1 {
+		t.Errorf("after h2 came back: answered by %v (degraded %q, %d attempts), err %v; want dead2 at once", resp, tr.Degraded, len(tr.Attempts), err)
 	}
 }
 
-func TestOneUnreachableProviderIsAnOutageNotOffline(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	conn := NewConnectivity(ctx, func(context.Context) bool { return false }, time.Hour, quiet)
+func TestOfflineIsEveryCloudHost(t *testing.T) {
+	f := newHostFixture(t, [2][]error{{unreachable()}, {unreachable()}}, nil)
+	f.live.errs = []error{unreachable()}
+	f.router.Chat(context.Background(), req("dead"))
+	if off, _ := f.hosts.Offline(); off {
+		t.Fatal("offline with h3 unknown")
+	}
+	f.router.Chat(context.Background(), req("live"))
+	if off, since := f.hosts.Offline(); !off || since.IsZero() {
+		t.Fatalf("every cloud host out of reach, but Offline = %v since %v", off, since)
+	}
+	f.back.Store("h3:443", true)
+	deadline := time.Now().Add(5 * time.Second)
+	for off, _ := f.hosts.Offline(); off; off, _ = f.hosts.Offline() {
+		if time.Now().After(deadline) {
+			t.Fatal("still offline after h3 answered its probe")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestWithoutHostsAnUnreachableDeploymentCools(t *testing.T) {
 	down := &scripted{name: "down", errs: []error{unreachable()}}
 	broken := &scripted{name: "broken", errs: []error{perr(provider.ServerError), perr(provider.ServerError)}}
 	r, err := New([]Deployment{
-		{ID: "down", Group: "g", Provider: "openai", Weight: 9, Client: down},
-		{ID: "broken", Group: "g", Provider: "groq", Weight: 1, Client: broken},
+		{ID: "down", Group: "g", Provider: "openai", Weight: 9, Host: "h1:443", Client: down},
+		{ID: "broken", Group: "g", Provider: "groq", Weight: 1, Host: "h2:443", Client: broken},
 	}, Settings{NumRetries: 1, Cooldown: cooldown.Policy{AllowedFails: 0, Duration: time.Hour}},
-		Options{Clock: clock.NewFake(t0), Rand: func() float64 { return 0 }, Connectivity: conn})
+		Options{Clock: clock.NewFake(t0), Rand: func() float64 { return 0 }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Chat(context.Background(), req("g"))
-	if off, _ := conn.Offline(); off {
-		t.Error("marked offline although another provider answered (with a 500)")
-	}
 	if !r.Cooldowns().Cooling("down") {
-		t.Error("the unreachable deployment did not cool: its provider is down, not the machine")
+		t.Error("with no host tracking the unreachable deployment did not cool")
 	}
 }
 
 func TestLocalTierDownToo(t *testing.T) {
-	f := newOfflineFixture(t, []error{unreachable()}, unreachable())
-	_, _, err := f.router.Chat(context.Background(), req("g"))
+	f := newHostFixture(t, [2][]error{{unreachable()}, {unreachable()}}, unreachable())
+	f.live.errs = []error{unreachable()}
+	f.router.Chat(context.Background(), req("live"))
+	_, _, err := f.router.Chat(context.Background(), req("dead"))
 	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.Status != 503 || !strings.Contains(pe.Message, "ollama serve") || !strings.Contains(pe.Message, "offline") {
 		t.Fatalf("err = %v, want a 503 saying what was tried and how to fix it", err)
@@ -162,9 +197,20 @@ func TestLocalTierDownToo(t *testing.T) {
 }
 
 func TestFinalErrorsDoNotDegrade(t *testing.T) {
-	f := newOfflineFixture(t, []error{perr(provider.BadRequest)}, nil)
-	_, tr, err := f.router.Chat(context.Background(), req("g"))
+	f := newHostFixture(t, [2][]error{{perr(provider.BadRequest)}, {perr(provider.BadRequest)}}, nil)
+	_, tr, err := f.router.Chat(context.Background(), req("dead"))
 	if pe := provider.AsError(err); err == nil || pe.Class != provider.BadRequest || tr.Degraded != "" || f.local.Calls() != 0 {
 		t.Errorf("err %v degraded %q local calls %d; a bad request must not go to the local tier", err, tr.Degraded, f.local.Calls())
+	}
+}
+
+// A request no deployment can send for want of a key gets that error, a
+// 401 naming the key, not a 503 about the local tier.
+func TestMissingKeyIsTheAnswerWhenTheLocalTierFails(t *testing.T) {
+	noKey := &provider.Error{Class: provider.Auth, Local: true, Message: "no API key for openai: run `detour keys set openai`"}
+	f := newHostFixture(t, [2][]error{{noKey}, {noKey}}, unreachable())
+	_, _, err := f.router.Chat(context.Background(), req("dead"))
+	if pe := provider.AsError(err); pe.Class != provider.Auth || !strings.Contains(pe.Message, "detour keys set openai") {
+		t.Errorf("err = %v, want the missing key's own error", err)
 	}
 }

@@ -26,6 +26,9 @@ import (
 // ErrUnknownGroup is returned for a request naming no configured model group.
 var ErrUnknownGroup = errors.New("unknown model group")
 
+// DefaultMaxCooldownWait is Settings.MaxCooldownWait when unset: 3 seconds.
+const DefaultMaxCooldownWait = 3 * time.Second
+
 // Deployment is one model at one provider with one key: the unit the router
 // picks, retries and cools.
 type Deployment struct {
@@ -58,11 +61,16 @@ type Deployment struct {
 	// Price is what the deployment charges (model_info, else Detour's
 	// price table); zero when unknown.
 	Price spend.Price
+	// Host is the upstream "host:port" the deployment's requests go to;
+	// while Options.Hosts has it out of reach the deployment is skipped.
+	// Empty means none (the mock): never skipped.
+	Host string
 	// Client sends the requests.
 	Client provider.Provider
-	// Probe, if set, asks the provider something that costs nothing
-	// (listing models) to learn whether the deployment is back, while it
-	// is half-open; without it a trial request decides.
+	// Probe, if set, sends the deployment a real, minimal request of its
+	// own kind (a one-token chat, an embedding of one word) to learn
+	// whether it is back, while it is half-open; without it the next real
+	// request is let through as the trial.
 	Probe func(ctx context.Context) error
 }
 
@@ -87,6 +95,11 @@ type Settings struct {
 	// MaxFallbacks bounds how many fallback groups one request tries.
 	// Zero means none.
 	MaxFallbacks int
+	// MaxCooldownWait bounds how long a request waits for a cooling
+	// deployment to come back when it has nowhere else to go (no
+	// fallback group, no local tier). Zero means DefaultMaxCooldownWait;
+	// negative means never wait.
+	MaxCooldownWait time.Duration
 	// Timeout bounds a whole request, fallbacks included. Zero means 600 s.
 	Timeout time.Duration
 	// RetryBase is the first backoff before retrying a deployment already
@@ -121,17 +134,18 @@ type Options struct {
 	// Auto maps model groups served by a complexity router to it: each
 	// request to such a group goes to the group its tier names.
 	Auto map[string]*complexity.Router
-	// Allow, if set, says whether a deployment may take requests now (its
-	// provider's budget is not spent); a deployment it refuses is skipped.
-	Allow func(*Deployment) bool
+	// Budget, if set, reserves each attempt's estimated cost before it is
+	// sent and records what the answer cost.
+	Budget Budget
 	// Affinity is the session-affinity table. Nil means a fresh one; pass
 	// the previous router's on reload.
 	Affinity *Affinity
 	// Degrade is the local last tier. Nil means none.
 	Degrade *Degrade
-	// Connectivity tracks whether the machine is offline. Nil means it is
-	// never considered offline.
-	Connectivity *Connectivity
+	// Hosts tracks which upstream hosts are out of reach; pass the same
+	// one on reload. Nil means reachability is not tracked: a deployment
+	// that cannot be reached is cooled like any failing one.
+	Hosts *Hosts
 }
 
 // Router routes chat requests. It is immutable once built and safe for
@@ -146,12 +160,12 @@ type Router struct {
 	cool     *cooldown.Tracker
 
 	degradeTier *Degrade
-	conn        *Connectivity
+	hosts       *Hosts
 	stats       *Stats
 	estimate    func(*chat.Request) int
 	affinity    *Affinity
 	auto        map[string]*complexity.Router
-	allow       func(*Deployment) bool
+	budget      Budget
 	// strategyName names the strategy in decision traces.
 	strategyName string
 }
@@ -169,6 +183,9 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 	}
 	if s.RetryMax <= 0 {
 		s.RetryMax = 30 * time.Second
+	}
+	if s.MaxCooldownWait == 0 {
+		s.MaxCooldownWait = DefaultMaxCooldownWait
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
@@ -189,9 +206,9 @@ func New(deployments []Deployment, s Settings, o Options) (*Router, error) {
 		o.Strategy = SimpleShuffle{Rand: o.Rand}
 	}
 	r := &Router{settings: s, groups: map[string][]*Deployment{}, clock: o.Clock, rand: o.Rand,
-		cool: o.Cooldowns, strategy: o.Strategy, degradeTier: o.Degrade, conn: o.Connectivity,
+		cool: o.Cooldowns, strategy: o.Strategy, degradeTier: o.Degrade, hosts: o.Hosts,
 		stats: o.Stats, estimate: o.EstimateTokens, affinity: o.Affinity, auto: o.Auto,
-		strategyName: strategyName(o.Strategy), allow: o.Allow}
+		strategyName: strategyName(o.Strategy), budget: o.Budget}
 	for i := range deployments {
 		d := &deployments[i]
 		if d.Client == nil {
@@ -333,14 +350,8 @@ type Trace struct {
 	// Degraded names the local tier that answered ("ollama"); "" when a
 	// deployment of the requested group or a fallback answered.
 	Degraded string
-	// cools holds the cooldowns of unreachable deployments until the
-	// request knows whether the machine, not the provider, is offline.
-	cools []pendingCool
-}
-
-type pendingCool struct {
-	id  string
-	err *provider.Error
+	// hold is the answering attempt's budget reservation.
+	hold Hold
 }
 
 // Fallbacks returns how many fallback groups were tried.
@@ -357,8 +368,10 @@ type routing struct {
 	stream bool
 	// tokens is the estimated prompt size.
 	tokens int
-	call   attemptFunc
-	hints  Hints
+	// size is what budgets are reserved for.
+	size  Size
+	call  attemptFunc
+	hints Hints
 }
 
 // newRouting prepares the routing of req (nil for embeddings).
@@ -379,6 +392,13 @@ func (r *Router) newRouting(ctx context.Context, req *chat.Request, call attempt
 		rt.stream = req.Stream
 		if r.estimate != nil {
 			rt.tokens = r.estimate(req)
+		}
+		rt.size.PromptTokens = rt.tokens
+		switch {
+		case req.MaxCompletionTokens != nil:
+			rt.size.MaxOutputTokens = *req.MaxCompletionTokens
+		case req.MaxTokens != nil:
+			rt.size.MaxOutputTokens = *req.MaxTokens
 		}
 	}
 	return rt
@@ -403,6 +423,7 @@ func (r *Router) Chat(ctx context.Context, req *chat.Request) (*chat.Response, *
 	if err != nil {
 		return nil, tr, err
 	}
+	tr.hold.Commit(resp.Usage)
 	return resp, tr, nil
 }
 
@@ -412,7 +433,7 @@ func (r *Router) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.E
 	ctx, cancel := context.WithTimeout(ctx, r.settings.Timeout)
 	defer cancel()
 	var resp *chat.EmbeddingResponse
-	tr, err := r.route(ctx, req.Model, r.newRouting(ctx, nil, func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
+	rt := r.newRouting(ctx, nil, func(ctx context.Context, d *Deployment) (*chat.Usage, error) {
 		e, ok := d.Client.(provider.Embedder)
 		if !ok {
 			return nil, &provider.Error{Class: provider.NotFound, Local: true,
@@ -423,10 +444,17 @@ func (r *Router) Embed(ctx context.Context, req *chat.EmbeddingRequest) (*chat.E
 		out, err := e.Embed(ctx, req)
 		resp = out
 		return nil, err
-	}))
+	})
+	rt.size.PromptTokens = (len(req.Input) + 3) / 4 // about four bytes of text per token
+	tr, err := r.route(ctx, req.Model, rt)
 	if err != nil {
 		return nil, tr, err
 	}
+	var usage *chat.Usage
+	if resp.Usage != nil {
+		usage = &chat.Usage{PromptTokens: resp.Usage.PromptTokens, TotalTokens: resp.Usage.TotalTokens}
+	}
+	tr.hold.Commit(usage)
 	return resp, tr, nil
 }
 
@@ -439,9 +467,10 @@ func attemptContext(ctx context.Context, d *Deployment) (context.Context, contex
 }
 
 // route runs the request through its group and, on failure, its fallbacks,
-// within ctx's deadline (the request timeout, set by the caller).
+// within ctx's deadline (the request timeout, set by the caller); then,
+// when the cloud could not answer, through the local tier.
 func (r *Router) route(ctx context.Context, group string, rt *routing) (*Trace, error) {
-	tr := &Trace{}
+	tr := &Trace{hold: noHold{}}
 	if cr, ok := r.auto[group]; ok {
 		target, score := cr.Route(rt.req)
 		tr.Tier, tr.Score, group = string(score.Tier), score, target
@@ -451,20 +480,8 @@ func (r *Router) route(ctx context.Context, group string, rt *routing) (*Trace, 
 		return tr, fmt.Errorf("%w %q", ErrUnknownGroup, group)
 	}
 	group = resolved
-	local := r.degradeTier != nil && len(rt.hints.Tags) == 0 // the local tier carries no tags
-	if off, _ := r.conn.Offline(); off && local {
-		return tr, r.degrade(ctx, group, tr, rt, nil)
-	}
 	err := r.routeGroup(ctx, group, tr, rt, map[string]bool{})
-	if err != nil && ctx.Err() == nil && allUnreachable(tr) && r.conn != nil {
-		r.conn.markOffline() // not the providers' fault: no cooldowns for it
-	} else {
-		for _, c := range tr.cools {
-			r.cool.Fail(c.id, c.err.Class, c.err.RetryAfter)
-		}
-	}
-	tr.cools = nil
-	if err != nil && !finalErr(err) && ctx.Err() == nil && local {
+	if err != nil && !finalErr(err) && ctx.Err() == nil && r.local(rt) {
 		err = r.degrade(ctx, group, tr, rt, err)
 	}
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
@@ -472,6 +489,12 @@ func (r *Router) route(ctx context.Context, group string, rt *routing) (*Trace, 
 			"no answer within the request timeout (%s); raise router_settings.timeout if the model needs longer", r.settings.Timeout)}
 	}
 	return tr, err
+}
+
+// local reports whether the local tier may answer rt: there is one, and
+// the request asks for no tags (the local tier carries none).
+func (r *Router) local(rt *routing) bool {
+	return r.degradeTier != nil && len(rt.hints.Tags) == 0
 }
 
 // routeGroup tries group, then its fallbacks in order, each with its own
@@ -492,7 +515,10 @@ func (r *Router) routeGroup(ctx context.Context, group string, tr *Trace, rt *ro
 		list = nil
 	}
 	next := r.unvisited(list, group, visited)
-	err := r.tryGroup(ctx, group, tr, rt, len(next) > 0 && tr.Fallbacks() < r.settings.MaxFallbacks)
+	// With a fallback group or the local tier to go to, a request never
+	// waits for a cooling deployment.
+	elsewhere := len(next) > 0 && tr.Fallbacks() < r.settings.MaxFallbacks || r.local(rt)
+	err := r.tryGroup(ctx, group, tr, rt, elsewhere)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
@@ -511,7 +537,11 @@ func (r *Router) routeGroup(ctx context.Context, group string, tr *Trace, rt *ro
 		}
 		next = r.unvisited(r.fallbackList(typed, group, false), group, visited)
 	}
-	return r.tryFallbacks(ctx, next, tr, rt, visited, err)
+	ferr := r.tryFallbacks(ctx, next, tr, rt, visited, err)
+	if first && errors.Is(err, errNoTags) && errors.Is(ferr, errNoTags) {
+		return err // no group carries the tags: say so of the group asked for
+	}
+	return ferr
 }
 
 // fallBack goes straight to group's fallbacks, as when its budget is spent.
@@ -571,11 +601,13 @@ func finalErr(err error) bool {
 
 // tryGroup makes up to 1+NumRetries attempts within one group. A retry
 // goes at once to a healthy deployment not yet tried; when none is left it
-// backs off and retries one already tried. When every deployment left is
-// cooling it returns, so the caller can fall back, unless canFallBack is
-// false: then it waits for the first to come back, if that fits the
-// request's deadline. The wait stands in for the backoff.
-func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *routing, canFallBack bool) error {
+// backs off and retries one already tried. Deployments on a host out of
+// reach are skipped. When every deployment left is cooling it returns, so
+// the caller can fall back, unless it has nowhere else to go (elsewhere
+// false): then it waits for the first to come back, if that is within
+// MaxCooldownWait and the request's deadline. The wait stands in for the
+// backoff.
+func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *routing, elsewhere bool) error {
 	deployments, perr := r.eligible(group, rt)
 	if perr != nil {
 		return perr
@@ -589,7 +621,7 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 		healthy, fresh, soonest := r.candidates(deployments, tried, excluded)
 		if len(healthy) == 0 {
 			wait := soonest.Sub(r.clock.Now())
-			if canFallBack || soonest.IsZero() || waits > r.settings.NumRetries ||
+			if elsewhere || soonest.IsZero() || waits > r.settings.NumRetries || wait > r.settings.MaxCooldownWait ||
 				!r.fits(ctx, wait) || r.clock.Sleep(ctx, wait) != nil {
 				return r.unavailable(group, deployments, last, wait)
 			}
@@ -618,6 +650,16 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 			excluded[d.ID] = true // half-open, and another request holds its one trial
 			continue
 		}
+		hold, refused := r.reserve(d, rt)
+		if refused != nil {
+			r.cool.Release(d.ID)
+			if !refused.Deployment {
+				return overBudget(refused) // the group's budget, or the global one: its fallbacks may go
+			}
+			excluded[d.ID] = true // its provider's budget: another deployment may go
+			last = overBudget(refused)
+			continue
+		}
 		attempt++
 		tried[d.ID] = true
 		start := r.clock.Now()
@@ -627,13 +669,18 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 		r.stats.end(d.ID, took, rt.stream, usage, err != nil && provider.AsError(err).Class == provider.Timeout)
 		if err == nil {
 			tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Status: 200, Duration: took, Reason: reason}) // answered: an HTTP 200 or its equivalent
-			tr.Answered, tr.Upstream = d, took
+			tr.Answered, tr.Upstream, tr.hold = d, took, hold
 			r.cool.Succeed(d.ID)
+			r.hosts.markUp(d.Host)
 			r.affinity.Set(rt.hints.Session, group, d.ID)
 			return nil
 		}
+		hold.Release()
 		pe := provider.AsError(err)
 		tr.Attempts = append(tr.Attempts, Attempt{Deployment: d, Class: pe.Class, Status: pe.Status, Duration: took, Err: err, Reason: reason})
+		if pe.Status != 0 {
+			r.hosts.markUp(d.Host) // it answered, if only with an error
+		}
 		if ctx.Err() != nil {
 			r.cool.Release(d.ID)
 			return pe // the client left or the request timed out: nothing to blame d for
@@ -646,8 +693,11 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 		switch {
 		case pe.Local:
 			r.cool.Release(d.ID)
-		case pe.Unreachable:
-			tr.cools = append(tr.cools, pendingCool{d.ID, pe}) // decided when the request ends
+		case pe.Unreachable && r.hosts != nil && d.Host != "":
+			// The host, not the deployment: every deployment on it is
+			// skipped until it answers, and none is cooled for it.
+			r.cool.Release(d.ID)
+			r.hosts.markDown(d.Host)
 		default:
 			r.cool.Fail(d.ID, pe.Class, pe.RetryAfter)
 		}
@@ -658,6 +708,10 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 	return last
 }
 
+// errNoTags marks the error of a group none of whose deployments carries
+// the tags a request asks for.
+var errNoTags = errors.New("no deployment carries the tags")
+
 // eligible returns the deployments of group that may take this request:
 // those carrying every tag it asks for, and whose context window (when
 // known) fits its estimated prompt. None carrying the tags is a NotFound,
@@ -665,17 +719,13 @@ func (r *Router) tryGroup(ctx context.Context, group string, tr *Trace, rt *rout
 // fallbacks answer); both are Local: no deployment is to blame.
 func (r *Router) eligible(group string, rt *routing) ([]*Deployment, *provider.Error) {
 	all := r.groups[group]
-	if len(rt.hints.Tags) == 0 && rt.tokens == 0 && r.allow == nil {
+	if len(rt.hints.Tags) == 0 && rt.tokens == 0 {
 		return all, nil
 	}
 	var out []*Deployment
-	tagged, window, spent := 0, 0, 0
+	tagged, window := 0, 0
 	for _, d := range all {
 		if !hasTags(d, rt.hints.Tags) {
-			continue
-		}
-		if r.allow != nil && !r.allow(d) {
-			spent++
 			continue
 		}
 		tagged++
@@ -686,12 +736,9 @@ func (r *Router) eligible(group string, rt *routing) ([]*Deployment, *provider.E
 		out = append(out, d)
 	}
 	switch {
-	case tagged == 0 && spent > 0:
-		return nil, &provider.Error{Class: provider.QuotaExhausted, Local: true, Message: fmt.Sprintf(
-			"the budget of every provider serving model group %q is spent (detour.budgets)", group)}
 	case tagged == 0:
-		return nil, &provider.Error{Class: provider.NotFound, Local: true, Message: fmt.Sprintf(
-			"no deployment of model group %q carries the tags %s the request asks for", group, strings.Join(rt.hints.Tags, ", "))}
+		return nil, &provider.Error{Class: provider.NotFound, Local: true, Err: errNoTags, Message: fmt.Sprintf(
+			"no deployment of model group %q carries the tags %s the request asks for (x-detour-tags)", group, strings.Join(rt.hints.Tags, ", "))}
 	case len(out) == 0:
 		return nil, &provider.Error{Class: provider.ContextWindowExceeded, Local: true, Message: fmt.Sprintf(
 			"the prompt (about %d tokens) is longer than any deployment of model group %q takes (at most %d); add context_window_fallbacks or shorten it",
@@ -718,10 +765,10 @@ func (r *Router) sticky(rt *routing, group string, pool []*Deployment) *Deployme
 // candidates splits a group's deployments into those in rotation and,
 // among them, those not yet tried, keeping only the lowest order tier that
 // has any; soonest is when the first cooling one returns (zero if none
-// cools).
+// cools). Deployments on a host out of reach are in neither.
 func (r *Router) candidates(ds []*Deployment, tried, excluded map[string]bool) (healthy, fresh []*Deployment, soonest time.Time) {
 	for _, d := range ds {
-		if excluded[d.ID] {
+		if excluded[d.ID] || !r.hosts.Reachable(d.Host) {
 			continue
 		}
 		if until, _, cooling := r.cool.Until(d.ID); cooling {
@@ -766,7 +813,9 @@ func (r *Router) fits(ctx context.Context, d time.Duration) bool {
 	return !ok || time.Until(deadline) > d
 }
 
-// unavailable is the error for a group with no deployment to try.
+// unavailable is the error for a group with no deployment left to try:
+// the last failure, else why none was tried (every one cooling, or on a
+// host out of reach), with a Retry-After of when the soonest returns.
 func (r *Router) unavailable(group string, ds []*Deployment, last *provider.Error, wait time.Duration) *provider.Error {
 	if last != nil {
 		return last
@@ -778,7 +827,18 @@ func (r *Router) unavailable(group string, ds []*Deployment, last *provider.Erro
 			break
 		}
 	}
-	return &provider.Error{Class: class, RetryAfter: max(wait, 0), Message: fmt.Sprintf(
+	var down []string
+	for _, d := range ds {
+		if !r.hosts.Reachable(d.Host) && !slices.Contains(down, d.Host) {
+			down = append(down, d.Host)
+		}
+	}
+	if wait <= 0 && len(down) > 0 {
+		return &provider.Error{Class: provider.Connection, Unreachable: true, RetryAfter: r.hosts.interval, Message: fmt.Sprintf(
+			"every deployment of model group %q is on a host Detour cannot reach (%s); it is checked again every %s",
+			group, strings.Join(down, ", "), r.hosts.interval)}
+	}
+	return &provider.Error{Class: class, RetryAfter: max(wait, time.Second), Message: fmt.Sprintf(
 		"every deployment of model group %q is cooling down after failures (%s); try again in %s or add a fallback group",
-		group, class, max(wait, 0).Round(time.Second))}
+		group, class, max(wait, time.Second).Round(time.Second))}
 }

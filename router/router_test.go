@@ -341,15 +341,60 @@ func TestFallbacks(t *testing.T) {
 	}
 }
 
-func TestWaitsForCooldownWithoutFallback(t *testing.T) {
-	f := newFixture(t, Settings{NumRetries: 0, Cooldown: cooldown.Policy{AllowedFails: 0, Duration: 10 * time.Second}},
-		dep{group: "g", name: "a"})
-	f.router.Cooldowns().Fail("a", provider.ServerError, 0)
-	if got, _, err := answeredBy(t, f, "g"); err != nil || got != "a" {
-		t.Fatalf("answered by %q (%v), want a after the wait", got, err)
+// A request with nowhere else to go waits for a cooling deployment only
+// when it comes back within MaxCooldownWait; otherwise it fails at once
+// with a Retry-After of when it returns (it used to hang for 54 s).
+func TestCooldownWaitIsBounded(t *testing.T) {
+	tests := []struct {
+		name      string
+		cooldown  time.Duration
+		maxWait   time.Duration
+		wantSleep []time.Duration
+		wantErr   bool
+	}{
+		{"within the bound", 2 * time.Second, 0, []time.Duration{2 * time.Second}, false},
+		{"beyond the default bound", 54 * time.Second, 0, nil, true},
+		{"beyond a set bound", 10 * time.Second, 5 * time.Second, nil, true},
+		{"never wait", time.Second, -1, nil, true},
 	}
-	if s := f.clock.Sleeps(); !slices.Equal(s, []time.Duration{10 * time.Second}) {
-		t.Errorf("sleeps = %v, want the 10s left of the cooldown", s)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, Settings{NumRetries: 0, MaxCooldownWait: tt.maxWait, Cooldown: cooldown.Policy{AllowedFails: 0, Duration: tt.cooldown}},
+				dep{group: "g", name: "a"})
+			f.router.Cooldowns().Fail("a", provider.ServerError, 0)
+			got, tr, err := answeredBy(t, f, "g")
+			if s := f.clock.Sleeps(); !slices.Equal(s, tt.wantSleep) {
+				t.Errorf("sleeps = %v, want %v", s, tt.wantSleep)
+			}
+			if !tt.wantErr {
+				if err != nil || got != "a" {
+					t.Fatalf("answered by %q (%v), want a after the wait", got, err)
+				}
+				return
+			}
+			if pe := provider.AsError(err); err == nil || pe.RetryAfter != tt.cooldown || len(tr.Attempts) != 0 {
+				t.Fatalf("err = %v (retry-after %v, %d attempts), want an error at once with retry-after %v", err, pe.RetryAfter, len(tr.Attempts), tt.cooldown)
+			}
+		})
+	}
+}
+
+// The local tier is somewhere to go: with it, a cooling group is not
+// waited for at all.
+func TestLocalTierMeansNoCooldownWait(t *testing.T) {
+	local := &scripted{name: "local"}
+	ld := &Deployment{ID: "local", Group: "g", Provider: "ollama", Client: local}
+	clk := clock.NewFake(t0)
+	r, err := New([]Deployment{{ID: "a", Group: "g", Provider: "openai", Client: &scripted{name: "a"}}},
+		Settings{Cooldown: cooldown.Policy{AllowedFails: 0, Duration: 2 * time.Second}},
+		Options{Clock: clk, Degrade: &Degrade{Deployment: func(context.Context, string) (*Deployment, error) { return ld, nil }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Cooldowns().Fail("a", provider.ServerError, 0)
+	resp, tr, err := r.Chat(context.Background(), req("g"))
+	if err != nil || resp.Model != "local" || tr.Degraded == "" || len(clk.Sleeps()) != 0 {
+		t.Fatalf("answered by %v (degraded %q) after sleeps %v, err %v; want the local tier at once", resp, tr.Degraded, clk.Sleeps(), err)
 	}
 }
 

@@ -19,12 +19,17 @@ var errFirstByteTimeout = errors.New("no content within stream_timeout")
 // the caller has it: Stream returns only once an upstream sent its first
 // content chunk, so retries and failover never show in a stream, and a
 // failure after that ends the stream rather than splicing in another
-// answer.
+// answer. Its cost is recorded when it ends: from the usage it reported
+// when it completes, as of unknown cost when it breaks or is closed early
+// (tokens were spent; how many is not known).
 type Stream struct {
 	held   []*chat.Chunk // read while waiting for content, not yet returned
 	up     provider.Stream
 	cancel func()
 	closed bool
+	hold   Hold
+	usage  *chat.Usage // the last usage a chunk reported
+	billed bool        // hold is settled
 }
 
 // Recv returns the next chunk, io.EOF at the end, or an *provider.Error.
@@ -32,13 +37,36 @@ func (s *Stream) Recv() (*chat.Chunk, error) {
 	if len(s.held) > 0 {
 		c := s.held[0]
 		s.held = s.held[1:]
+		s.note(c)
 		return c, nil
 	}
 	c, err := s.up.Recv()
-	if err != nil && err != io.EOF {
+	switch {
+	case err == io.EOF:
+		s.bill(s.usage)
+		return nil, err
+	case err != nil:
+		s.bill(nil)
 		return nil, provider.AsError(err)
 	}
-	return c, err
+	s.note(c)
+	return c, nil
+}
+
+// note keeps the usage a chunk reports.
+func (s *Stream) note(c *chat.Chunk) {
+	if c != nil && c.Usage != nil {
+		s.usage = c.Usage
+	}
+}
+
+// bill settles the stream's budget reservation once.
+func (s *Stream) bill(usage *chat.Usage) {
+	if s.billed || s.hold == nil {
+		return
+	}
+	s.billed = true
+	s.hold.Commit(usage)
 }
 
 // Close ends the upstream call. Closing before the end cancels it.
@@ -47,6 +75,7 @@ func (s *Stream) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.bill(nil)
 	err := s.up.Close()
 	s.cancel()
 	return err
@@ -69,6 +98,7 @@ func (r *Router) Stream(ctx context.Context, req *chat.Request) (*Stream, *Trace
 	}
 	attemptCancel := out.cancel
 	out.cancel = func() { attemptCancel(); cancel() }
+	out.hold = tr.hold
 	return out, tr, nil
 }
 

@@ -8,43 +8,26 @@ import (
 	"github.com/detour-gateway/detour/spend"
 )
 
-// Budgets is the server's view of spending.
+// Budgets is the server's view of spending. The router reserves and
+// records each attempt's cost (router.Budget); the server only decides,
+// before routing, what a spent budget of the requested group means.
 type Budgets interface {
-	// Reserve reserves the estimated cost of req to group against the
-	// budgets, and says whether it may go.
-	Reserve(group string, req *chat.Request) (Ticket, spend.Verdict)
+	// Check says whether a request to group may go as it is, by the
+	// budgets and the spend so far.
+	Check(group string, req *chat.Request) spend.Verdict
 	// Limits returns the budgets in force.
 	Limits() []spend.Budget
 }
 
-// Ticket is one request's reservation.
-type Ticket interface {
-	// Commit records what the request cost at d, from usage (nil:
-	// unknown).
-	Commit(d *router.Deployment, usage *chat.Usage)
-	// Release gives back a reservation nothing was spent on. A no-op after
-	// Commit.
-	Release()
-}
-
-// noTicket is the ticket when spend is not tracked.
-type noTicket struct{}
-
-func (noTicket) Commit(*router.Deployment, *chat.Usage) {}
-func (noTicket) Release()                               {}
-
 // admit checks the request against the budgets: a spent hard budget is a
-// 429 budget_exceeded, written here (ok false); a spent downgrade budget
-// sends it to the group's fallbacks; 80 % of a budget adds the
-// x-detour-budget-warning header.
-func (s *Server) admit(w http.ResponseWriter, req *chat.Request, hints *router.Hints, ex *exchange) (Ticket, bool) {
+// 429 budget_exceeded, written here (false); a spent downgrade budget
+// sends it to the group's fallbacks, or the local tier; 80 % of a budget
+// adds the x-detour-budget-warning header.
+func (s *Server) admit(w http.ResponseWriter, req *chat.Request, hints *router.Hints, ex *exchange) bool {
 	if s.opts.Budgets == nil {
-		return noTicket{}, true
+		return true
 	}
-	t, v := s.opts.Budgets.Reserve(req.Model, req)
-	if t == nil {
-		t = noTicket{}
-	}
+	v := s.opts.Budgets.Check(req.Model, req)
 	if v.Warning {
 		w.Header().Set("X-Detour-Budget-Warning", v.Message)
 	}
@@ -53,12 +36,11 @@ func (s *Server) admit(w http.ResponseWriter, req *chat.Request, hints *router.H
 	case v.Action == spend.Downgrade:
 		hints.Downgrade = true
 	default:
-		t.Release()
 		e := &apiError{Status: http.StatusTooManyRequests, Body: errorDetail{Type: "budget_exceeded", Code: strPtr("budget_exceeded"),
 			Message: v.Message + "; raise it in detour.budgets or wait for the next day or month"}}
 		ex.status = e.Status
 		writeError(w, e)
-		return nil, false
+		return false
 	}
-	return t, true
+	return true
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -83,14 +84,12 @@ func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, req *chat.Re
 	if s.answerFromCache(w, req, d, cu, ex) {
 		return
 	}
-	ticket, ok := s.admit(w, req, &hints, ex)
-	if !ok {
+	if !s.admit(w, req, &hints, ex) {
 		return
 	}
-	defer ticket.Release() // a no-op once committed
 	ctx := router.WithHints(r.Context(), hints)
 	if req.Stream {
-		s.streamAnswer(w, r.WithContext(ctx), rt, req, d, ex, cu, ticket)
+		s.streamAnswer(w, r.WithContext(ctx), rt, req, d, ex, cu)
 		return
 	}
 	resp, tr, err := rt.Chat(ctx, req)
@@ -102,14 +101,13 @@ func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, req *chat.Re
 		ex.status = s.writeRouteError(w, req.Model, tr, err)
 		return
 	}
-	ticket.Commit(tr.Answered, resp.Usage)
 	if resp.Model == "" {
 		resp.Model = tr.Answered.Model
 	}
 	setRouteHeaders(w.Header(), tr)
 	if cost, ok := costOf(tr.Answered.Price, resp.Usage); ok {
 		ex.cost = &cost
-		w.Header().Set("X-Detour-Cost", strconv.FormatFloat(cost, 'f', -1, 64))
+		w.Header().Set("X-Detour-Cost", formatUSD(cost))
 	}
 	body, err := json.Marshal(resp)
 	if err != nil {
@@ -125,7 +123,8 @@ func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, req *chat.Re
 // with content, so a request that fails everywhere gets a real error
 // status; a failure after that ends the stream with the dialect's error
 // event. A stream that ends cleanly is assembled and stored in the cache.
-func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router.Router, req *chat.Request, d dialect, ex *exchange, cu cacheUse, ticket Ticket) {
+// The router's Stream records its cost; the request log gets it too.
+func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router.Router, req *chat.Request, d dialect, ex *exchange, cu cacheUse) {
 	out := d.stream(s, w, req) // reads what the client asked for before it changes
 	// Ask for usage even when the client did not, so a stream is never
 	// counted as $0; out keeps the usage from a client that did not ask.
@@ -154,13 +153,14 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 	for {
 		c, err := stream.Recv()
 		if err == io.EOF {
-			ticket.Commit(tr.Answered, usage)
+			if cost, ok := costOf(tr.Answered.Price, usage); ok {
+				ex.cost = &cost // too late for a header: the log and the Requests page show it
+			}
 			s.store(cu, tr, whole.Response(), nil) // before the end, so a repeat right after it can hit
 			out.done()
 			return
 		}
 		if err != nil {
-			ticket.Commit(tr.Answered, nil) // cut short: tokens were spent, their number is unknown
 			ex.err = err
 			pe := provider.AsError(err)
 			e := upstreamError(pe, len(tr.Attempts))
@@ -182,6 +182,13 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 			return // Close cancels the upstream call
 		}
 	}
+}
+
+// formatUSD writes an amount of dollars for the x-detour-cost header:
+// rounded to a millionth of a cent, so float sums read as people write
+// them (0.000104, not 0.00010400000000000001).
+func formatUSD(x float64) string {
+	return strconv.FormatFloat(math.Round(x*1e8)/1e8, 'f', -1, 64)
 }
 
 // costOf prices usage at p; false when the price or the usage is unknown.
@@ -252,6 +259,9 @@ func (s *Server) writeRouteError(w http.ResponseWriter, group string, tr *router
 	setRouteHeaders(w.Header(), tr)
 	pe := provider.AsError(err)
 	e := upstreamError(pe, len(tr.Attempts))
+	if errors.Is(err, router.ErrOverBudget) {
+		e.Body.Type, e.Body.Code = "budget_exceeded", strPtr("budget_exceeded")
+	}
 	if len(tr.Attempts) > 0 {
 		e.Body.Message = fmt.Sprintf("%s (model group %q: %d attempts, %d fallback groups tried)",
 			pe.Message, group, len(tr.Attempts), tr.Fallbacks())

@@ -57,7 +57,7 @@ var classWire = map[provider.Class]wireError{
 }
 
 // upstreamError turns a routing failure into the client's error. attempts
-// is 0 when every deployment was cooling and none was called.
+// is 0 when no deployment was called.
 func upstreamError(pe *provider.Error, attempts int) *apiError {
 	w, ok := classWire[pe.Class]
 	switch {
@@ -66,7 +66,10 @@ func upstreamError(pe *provider.Error, attempts int) *apiError {
 	case pe.Class == provider.ServerError && pe.Status == http.StatusServiceUnavailable:
 		w = wireError{http.StatusServiceUnavailable, "server_error", "upstream_unavailable"}
 	}
-	if attempts == 0 && pe.Class != provider.RateLimited && pe.Class != provider.QuotaExhausted {
+	if attempts == 0 && !pe.Local && pe.Class != provider.QuotaExhausted {
+		// Nothing was tried: every deployment cooling or out of reach.
+		// Errors of Detour's own making (no key, no deployment with the
+		// tags, a prompt too long for all) keep their class's status.
 		w = wireError{http.StatusServiceUnavailable, "server_error", "no_deployment_available"}
 	}
 	return &apiError{Status: w.status, RetryAfter: pe.RetryAfter,

@@ -70,10 +70,15 @@ type entry struct {
 	fails []time.Time // within the window, oldest first
 	until time.Time
 	class provider.Class // of the failure that set until
-	// strikes counts cooldowns since the last success; past a cooldown
-	// the deployment is half-open until a success resets it.
+	// strikes counts the policy's cooldowns since the last success; past
+	// such a cooldown the deployment is half-open until a success resets
+	// it. A cooldown a provider's Retry-After alone asked for is not one.
 	strikes int
 	trial   time.Time // when the half-open trial was let through; zero: none
+	// probed is set when a probe passed while half-open: the deployment is
+	// back in rotation, but keeps its strikes until a real request
+	// answers, so a real failure cools it again, for longer.
+	probed bool
 }
 
 // State is a deployment's place in the cooldown cycle.
@@ -107,10 +112,17 @@ func (t *Tracker) SetPolicy(p Policy) {
 }
 
 // Fail records a failure of deployment id and reports until when it is now
-// cooling (zero if it is not). Classes that do not cool are ignored. A
-// provider's retryAfter keeps the deployment out at least that long, even
-// below the failure threshold. A cooldown is only ever extended, never
-// shortened.
+// cooling (zero if it is not). Classes that do not cool are ignored.
+//
+// A deployment cools once it has failed more than AllowedFails times
+// within Window, and at once when it fails a half-open trial or its first
+// real request after a passed probe; each such cooldown is a strike, and
+// the next one lasts twice as long, until a success. A provider's
+// retryAfter is a floor for the cooldown: it keeps the deployment out at
+// least that long, even below the threshold, but a cooldown it alone
+// decides is no strike, so it neither escalates the next cooldown nor
+// makes the deployment half-open after. A cooldown is only ever extended,
+// never shortened.
 func (t *Tracker) Fail(id string, class provider.Class, retryAfter time.Duration) time.Time {
 	if !class.Cools() {
 		return time.Time{}
@@ -136,17 +148,20 @@ func (t *Tracker) Fail(id string, class provider.Class, retryAfter time.Duration
 	switch {
 	case class == provider.QuotaExhausted:
 		d = t.policy.QuotaDuration
-	case (len(e.fails) > t.policy.AllowedFails || !e.trial.IsZero()) && t.policy.Duration > 0:
+	case (len(e.fails) > t.policy.AllowedFails || !e.trial.IsZero() || e.probed) && t.policy.Duration > 0:
 		// Over the threshold, or a failed half-open trial: cool, longer
 		// for each cooldown that ended without a success.
 		d = min(t.policy.Duration<<min(e.strikes, 16), t.policy.MaxDuration)
 	}
+	strike := d > 0
 	d = max(d, min(retryAfter, t.policy.MaxRetryAfter))
-	e.trial = time.Time{}
+	e.trial, e.probed = time.Time{}, false
 	if until := now.Add(d); d > 0 && until.After(e.until) {
 		e.until = until
 		e.class = class
-		e.strikes++
+		if strike {
+			e.strikes++
+		}
 	}
 	if e.until.After(now) {
 		return e.until
@@ -154,13 +169,26 @@ func (t *Tracker) Fail(id string, class provider.Class, retryAfter time.Duration
 	return time.Time{}
 }
 
-// Succeed records that deployment id answered: a half-open deployment is
-// healthy again and the next cooldown starts from Duration.
+// Succeed records that a real request to deployment id answered: a
+// half-open deployment is healthy again and the next cooldown starts from
+// Duration.
 func (t *Tracker) Succeed(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e := t.state[id]; e != nil && (e.strikes > 0 || !e.trial.IsZero()) {
-		e.strikes, e.trial, e.fails = 0, time.Time{}, nil
+	if e := t.state[id]; e != nil && (e.strikes > 0 || !e.trial.IsZero() || e.probed) {
+		e.strikes, e.trial, e.fails, e.probed = 0, time.Time{}, nil, false
+	}
+}
+
+// Probed records that a probe of half-open deployment id passed: it is
+// back in rotation, every request admitted. Unlike Succeed it keeps the
+// strikes: a probe is one small request, and if the next real one fails
+// the deployment cools again at once, for longer than last time.
+func (t *Tracker) Probed(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.state[id]; e != nil && e.strikes > 0 && !e.until.After(t.clock.Now()) {
+		e.trial, e.probed = time.Time{}, true
 	}
 }
 
@@ -178,7 +206,7 @@ func (t *Tracker) Admit(id string) bool {
 		return true
 	case e.until.After(now):
 		return false
-	case e.strikes == 0:
+	case e.strikes == 0 || e.probed:
 		return true
 	case !e.trial.IsZero() && now.Sub(e.trial) < t.policy.TrialTimeout:
 		return false // another trial is out
@@ -208,7 +236,7 @@ func (t *Tracker) State(id string) (s State, until time.Time, class provider.Cla
 		return Healthy, time.Time{}, ""
 	case e.until.After(now):
 		return Cooling, e.until, e.class
-	case e.strikes > 0:
+	case e.strikes > 0 && !e.probed:
 		return Probing, time.Time{}, e.class
 	}
 	return Healthy, time.Time{}, ""

@@ -138,3 +138,56 @@ func TestTrialTimeoutAndRelease(t *testing.T) {
 		t.Error("a released trial was not given back")
 	}
 }
+
+// A 429 with Retry-After: 1 keeps the deployment out one second, and is
+// no strike: the next failure is judged by allowed_fails and the base
+// cooldown, not doubled (it used to cool for 120 s).
+func TestRetryAfterIsAFloorNotAStrike(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		allowed   int
+		wantAfter time.Duration // the cooldown the next failure sets; 0 = none
+	}{
+		{"allowed_fails honoured", 3, 0},
+		{"base cooldown, not doubled", 1, time.Minute},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			tr := New(Policy{AllowedFails: tt.allowed, Duration: time.Minute}, clk)
+			if until := tr.Fail("d", provider.RateLimited, time.Second); until.Sub(t0) != time.Second {
+				t.Fatalf("Retry-After: 1 cooled for %v, want 1s", until.Sub(t0))
+			}
+			clk.Advance(time.Second)
+			if s, _, _ := tr.State("d"); s != Healthy || !tr.Admit("d") || !tr.Admit("d") {
+				t.Fatalf("after the Retry-After: state %s; want healthy, not half-open", s)
+			}
+			until := tr.Fail("d", provider.ServerError, 0)
+			if got := until.Sub(clk.Now()); tt.wantAfter == 0 && !until.IsZero() || tt.wantAfter != 0 && got != tt.wantAfter {
+				t.Errorf("next failure cools for %v (until %v), want %v", got, until, tt.wantAfter)
+			}
+		})
+	}
+}
+
+// A probe that passes puts the deployment back in rotation but keeps its
+// history: when the next real request fails, the cooldown grows as after
+// a failed trial instead of starting over.
+func TestPassedProbeKeepsStrikes(t *testing.T) {
+	clk := clock.NewFake(t0)
+	tr := New(Policy{AllowedFails: 0, Duration: 10 * time.Second}, clk)
+	tr.Fail("d", provider.ServerError, 0)
+	clk.Advance(10 * time.Second)
+	tr.Probed("d")
+	if s, _, _ := tr.State("d"); s != Healthy || !tr.Admit("d") || !tr.Admit("d") {
+		t.Fatalf("after a passed probe: state %s; want healthy and open to every request", s)
+	}
+	if until := tr.Fail("d", provider.ServerError, 0); until.Sub(clk.Now()) != 20*time.Second {
+		t.Errorf("a real failure after a passed probe cools for %v, want 20s (the strike kept)", until.Sub(clk.Now()))
+	}
+	clk.Advance(20 * time.Second)
+	tr.Probed("d")
+	tr.Succeed("d") // a real answer: history cleared
+	if until := tr.Fail("d", provider.ServerError, 0); until.Sub(clk.Now()) != 10*time.Second {
+		t.Errorf("after a real success the cooldown is %v, want the base 10s", until.Sub(clk.Now()))
+	}
+}
