@@ -12,6 +12,7 @@ import (
 
 	"github.com/detour-gateway/detour/app"
 	"github.com/detour-gateway/detour/router/provider/anthropic/anthropictest"
+	"github.com/detour-gateway/detour/router/provider/ollama/ollamatest"
 	"github.com/detour-gateway/detour/router/provider/openai/openaitest"
 )
 
@@ -345,5 +346,48 @@ func TestClaudeCodeModelNames(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `"id":"claude-*"`) || !strings.Contains(string(body), `"id":"sonnet"`) {
 		t.Errorf("/v1/models = %s", body)
+	}
+}
+
+// TestMessagesOffline: Claude Code's session with its Anthropic host out
+// of reach is answered by the local Ollama tier, in the Messages shape,
+// streamed or not, with tool ids and turns translated like any other
+// deployment's.
+func TestMessagesOffline(t *testing.T) {
+	llama := ollamatest.New(t, ollamatest.Reply{Text: "Answered locally."})
+	s := serve(t, fmt.Sprintf(`model_list:
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: "http://%s"}
+detour:
+  offline: {ollama_host: %q, model: llama3.2}
+`, openaitest.ClosedAddr(t), llama.URL), app.Options{}, false)
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%t", stream), func(t *testing.T) {
+			resp, body := postMessages(t, s.url+"/messages", claudeCodeTurns(stream, 3))
+			if resp.StatusCode != 200 || resp.Header.Get("X-Detour-Degraded") != "ollama" {
+				t.Fatalf("status %d, degraded %q: %s", resp.StatusCode, resp.Header.Get("X-Detour-Degraded"), body)
+			}
+			if !stream {
+				var m struct {
+					Type    string
+					Content []struct{ Type, Text string }
+				}
+				if err := json.Unmarshal(body, &m); err != nil || m.Type != "message" || len(m.Content) == 0 || m.Content[0].Text != "Answered locally." {
+					t.Errorf("answer %s (%v), want an Anthropic message with Ollama's text", body, err)
+				}
+				return
+			}
+			if ev := sseEvents(t, body); ev[0] != "message_start" || ev[len(ev)-1] != "message_stop" || messagesText(body) != "Answered locally." {
+				t.Errorf("events %v, text %q", ev, messagesText(body))
+			}
+		})
+	}
+	var roles []string
+	for _, m := range llama.Requests()[len(llama.Requests())-1].Body["messages"].([]any) {
+		roles = append(roles, m.(map[string]any)["role"].(string))
+	}
+	want := "system system user assistant tool assistant tool assistant tool user" // each system block its own message
+	if strings.Join(roles, " ") != want {
+		t.Errorf("Ollama got the roles %v, want %s", roles, want)
 	}
 }
