@@ -81,8 +81,11 @@ detour:
 
 	// Real requests with the official SDK: a failover (main's only
 	// deployment is overloaded), then the same request again, a cache hit.
+	// Temperature 0 asks for the same answer each time, which the cache's
+	// default (deterministic) mode keeps.
 	client := openai.NewClient(option.WithBaseURL(base), option.WithAPIKey("unused"), option.WithMaxRetries(0))
-	params := openai.ChatCompletionNewParams{Model: "main", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")}}
+	params := openai.ChatCompletionNewParams{Model: "main", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")},
+		Temperature: openai.Float(0)}
 	for i, want := range []string{"MISS", "HIT"} {
 		var resp *http.Response
 		if _, err := client.Chat.Completions.New(ctx, params, option.WithResponseInto(&resp)); err != nil {

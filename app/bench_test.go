@@ -68,7 +68,7 @@ func startBenchGateway(b *testing.B, upstream string) string {
 func BenchmarkCacheHit(b *testing.B) {
 	up := openaitest.New(b, openaitest.Reply{Text: "Hello! How can I help you today?"})
 	gw := serve(b, "model_list:\n  - model_name: bench\n    litellm_params: {model: openai/gpt-4o, api_base: "+up.URL+"}\n", app.Options{}, true)
-	const body = `{"model":"bench","messages":[{"role":"user","content":"Say hello in one short sentence."}]}`
+	const body = `{"model":"bench","temperature":0,"messages":[{"role":"user","content":"Say hello in one short sentence."}]}`
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	call := func(url string) time.Duration { return timedPost(b, client, url+"/chat/completions", body) }
 	call(up.URL)

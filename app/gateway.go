@@ -184,6 +184,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		App:       server.App{Version: o.Version, Desktop: o.Quit != nil, Autostart: o.Autostart, Quit: o.Quit},
 		Listening: g.listening, Dashboard: frontend.Dist(),
 		Offline: func() bool { off, _ := g.hosts.Offline(); return off }}
+	sopts.LocalTier = g.localTierState()
 	if g.cache != nil {
 		sopts.Cache, sopts.CacheAdmin = g.cache, g.cache
 		path, _ := CachePath(cfg.Detour.Cache)
@@ -233,7 +234,7 @@ func openCache(c config.Cache, o Options) *cache.Cache {
 			stale = -1 // config's 0 keeps nothing stale; the cache's 0 means its default
 		}
 		var rc *cache.Cache
-		rc, err = cache.Open(path, cache.Options{TTL: c.TTL, StaleTTL: stale, MaxBytes: c.MaxBytes, Clock: o.Clock, Logger: o.Logger})
+		rc, err = cache.Open(path, cache.Options{TTL: c.TTL, StaleTTL: stale, MaxBytes: c.MaxBytes, Mode: cache.Mode(c.Mode), Clock: o.Clock, Logger: o.Logger})
 		if err == nil {
 			return rc
 		}
@@ -623,7 +624,8 @@ func NewHTTPClient() *http.Client {
 // state carries over for every deployment whose id did not change.
 // Settings read only at start (detour.listen, max_body_bytes, and the
 // cache's enabled, path and stale_ttl) keep their old values until a
-// restart, with a warning; the cache's ttl and max_bytes apply at once.
+// restart, with a warning; the cache's ttl, max_bytes and mode apply at
+// once.
 func (g *Gateway) Reload(cfg *config.Config) error { return g.reload(cfg, "") }
 
 // reload is Reload of the file content whose revision is rev ("" when
@@ -648,6 +650,9 @@ func (g *Gateway) reload(cfg *config.Config, rev string) error {
 	}
 	if g.cache != nil && (pc.TTL != nc.TTL || pc.MaxBytes != nc.MaxBytes) {
 		g.cache.SetLimits(nc.TTL, nc.MaxBytes)
+	}
+	if g.cache != nil && pc.Mode != nc.Mode {
+		g.cache.SetMode(cache.Mode(nc.Mode))
 	}
 	if g.ledger != nil {
 		c, err := newChecker(cfg.Detour.Budgets, g.ledger)

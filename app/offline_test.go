@@ -37,7 +37,7 @@ detour:
 func chatWithHeaders(t *testing.T, gw *gateway, stream bool) (string, http.Header) {
 	t.Helper()
 	var resp *http.Response
-	p := params("main")
+	p := steady("main") // temperature 0: an answer the cache may keep, for the stale tests
 	if stream {
 		s := gw.client.Chat.Completions.NewStreaming(context.Background(), p, option.WithResponseInto(&resp))
 		var acc openai.ChatCompletionAccumulator

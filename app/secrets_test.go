@@ -208,7 +208,7 @@ func TestSecretsNeverLeave(t *testing.T) {
 	for _, g := range groups {
 		for _, stream := range []bool{false, true} {
 			for range 2 { // the second of a good answer comes from the cache
-				do("POST", "/v1/chat/completions", fmt.Sprintf(`{"model":%q,"stream":%t,"messages":[{"role":"user","content":"hello"}]}`, g, stream))
+				do("POST", "/v1/chat/completions", fmt.Sprintf(`{"model":%q,"stream":%t,"temperature":0,"messages":[{"role":"user","content":"hello"}]}`, g, stream))
 			}
 		}
 	}

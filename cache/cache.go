@@ -5,7 +5,13 @@
 // counters that survive restarts.
 //
 // The package knows nothing of HTTP or chat formats; the caller computes the
-// key (a SHA-256 over a canonical request) and encodes the value.
+// key (a SHA-256 over a canonical request) and encodes the value, and
+// decides from Mode which requests use the cache.
+//
+// Freshness follows the configured TTL in force, not the one an entry was
+// stored under: each entry keeps the time it was stored (and the TTL its
+// Put gave, if any), and Get works out its expiry now. So a TTL lowered by
+// SetLimits stops older entries being served at once.
 //
 // Reads are synchronous and never write: Get reads in a bbolt read
 // transaction. Every write — Put, the access time of a hit, the counters —
@@ -41,8 +47,8 @@ type Entry struct {
 	Value []byte
 	// Stored is when the value was Put.
 	Stored time.Time
-	// Expires is when the entry stops being fresh: Stored plus the TTL given
-	// to Put, or Options.TTL.
+	// Expires is when the entry stops being fresh under the TTL in force at
+	// the Get: Stored plus its lifetime (see Put).
 	Expires time.Time
 	// Stale reports an entry served only because Get allowed stale ones: it
 	// is past Expires (or older than the maxAge asked for) but within
@@ -86,8 +92,10 @@ type Cache struct {
 	bytes, entries atomic.Int64
 
 	// ttl and maxBytes are Options.TTL and Options.MaxBytes, changed by
-	// SetLimits while the cache is in use.
+	// SetLimits while the cache is in use; mode is Options.Mode, changed
+	// by SetMode.
 	ttl, maxBytes atomic.Int64
+	mode          atomic.Value // Mode
 
 	events chan event    // to the writer
 	kick   chan struct{} // counters changed: the writer should commit soon
@@ -112,6 +120,7 @@ func newCache(db *bolt.DB, o Options, st persisted, h hooks) *Cache {
 	}
 	c.ttl.Store(int64(o.TTL))
 	c.maxBytes.Store(o.MaxBytes)
+	c.mode.Store(o.Mode)
 	c.hits.Store(st.hits)
 	c.misses.Store(st.misses)
 	c.staleHits.Store(st.staleHits)
@@ -125,8 +134,9 @@ func newCache(db *bolt.DB, o Options, st persisted, h hooks) *Cache {
 
 // Get returns the entry stored under key.
 //
-// A fresh entry (before its Expires and, if maxAge > 0, younger than
-// maxAge — the request's Cache-Control max-age) is a hit: it counts in
+// A fresh entry (before its Expires under the TTL in force now and, if
+// maxAge > 0, younger than maxAge — the request's Cache-Control max-age) is
+// a hit: it counts in
 // Stats.Hits and its Saved in Stats.SavedUSD. An entry that is not fresh but
 // within Options.StaleTTL of its expiry is returned with Stale set if
 // allowStale, and counts in Stats.StaleHits; without allowStale it is
@@ -170,12 +180,13 @@ func (c *Cache) Get(key [32]byte, maxAge time.Duration, allowStale bool) (Entry,
 		return Entry{}, err
 	}
 
-	fresh := now < r.expires && (maxAge <= 0 || now-r.stored < int64(maxAge))
+	expires := r.freshUntil(c.ttl.Load())
+	fresh := now < expires && (maxAge <= 0 || now-r.stored < int64(maxAge))
 	switch {
 	case fresh:
 		c.hits.Add(1)
 		c.addSaved(r.saved)
-	case allowStale && now < addSat(r.expires, int64(c.opt.staleWindow())):
+	case allowStale && now < addSat(expires, int64(c.opt.staleWindow())):
 		c.staleHits.Add(1)
 	default:
 		return Entry{}, ErrNotFound
@@ -186,7 +197,7 @@ func (c *Cache) Get(key [32]byte, maxAge time.Duration, allowStale bool) (Entry,
 	return Entry{
 		Value:   r.value,
 		Stored:  time.Unix(0, r.stored),
-		Expires: time.Unix(0, r.expires),
+		Expires: time.Unix(0, expires),
 		Stale:   !fresh,
 		Saved:   r.saved,
 	}, nil
@@ -200,9 +211,17 @@ func (c *Cache) RecordMiss() {
 	c.kickWriter()
 }
 
-// Put stores value under key, fresh for ttl (zero or negative means
-// Options.TTL) and then stale for Options.StaleTTL. saved is what the
-// answer cost in USD; each fresh hit adds it to Stats.SavedUSD.
+// Put stores value under key, fresh for its lifetime and then stale for
+// Options.StaleTTL. saved is what the answer cost in USD; each fresh hit
+// adds it to Stats.SavedUSD.
+//
+// The lifetime follows the TTL in force at each Get, not the one at the
+// Put. With ttl zero or negative it is the configured TTL (Options.TTL, or
+// what SetLimits set since), whatever that is now: raising or lowering the
+// TTL moves the entry's expiry with it. A positive ttl is the entry's own
+// lifetime, which may be longer or shorter than the configured TTL; but a
+// configured TTL lowered below the one in force at the Put cuts it down
+// too, so that lowering the TTL stops every older entry being served.
 //
 // Put is asynchronous: it copies value and queues it to the background
 // writer, which commits it within 200ms (call Flush to wait). It never
@@ -217,24 +236,27 @@ func (c *Cache) Put(key [32]byte, value []byte, ttl time.Duration, saved float64
 		c.opt.Logger.Debug("cache: value larger than the cache, not stored", "bytes", len(value))
 		return
 	}
-	if ttl <= 0 {
-		ttl = time.Duration(c.ttl.Load())
-	}
 	now := c.opt.Clock.Now().UnixNano()
+	r := record{stored: now, ttl: max(int64(ttl), 0), base: c.ttl.Load()}
 	c.enqueue(event{
 		kind:    evPut,
 		key:     key,
 		at:      now,
-		expires: addSat(now, int64(ttl)),
+		expires: r.freshUntil(r.base),
+		ttl:     r.ttl,
+		base:    r.base,
 		saved:   saved,
 		value:   append(make([]byte, 0, len(value)), value...),
 	})
 }
 
 // SetLimits changes Options.TTL and Options.MaxBytes of a cache in use
-// (zero or negative: their defaults). The TTL applies to the next Puts;
-// entries already stored keep their expiry. A smaller size evicts at the
-// writer's next commit.
+// (zero or negative: their defaults). The TTL applies at once, to the
+// entries already stored as to the next Puts (see Put): lowered, an entry
+// older than the new TTL is no longer served fresh from the next Get, and
+// stale only within Options.StaleTTL of its new expiry. Its space is
+// reclaimed when it would have died under the old TTL, or earlier by the
+// size cap. A smaller size evicts at the writer's next commit.
 func (c *Cache) SetLimits(ttl time.Duration, maxBytes int64) {
 	if ttl <= 0 {
 		ttl = DefaultTTL
@@ -245,6 +267,18 @@ func (c *Cache) SetLimits(ttl time.Duration, maxBytes int64) {
 	c.ttl.Store(int64(ttl))
 	c.maxBytes.Store(maxBytes)
 	c.kickWriter()
+}
+
+// SetMode changes Options.Mode of a cache in use ("" or an unknown value:
+// ModeDeterministic). The caller reads it per request with Mode, so it
+// applies to the next request.
+func (c *Cache) SetMode(m Mode) {
+	c.mode.Store(m.orDefault())
+}
+
+// Mode returns the mode in use: Options.Mode, or what SetMode set since.
+func (c *Cache) Mode() Mode {
+	return c.mode.Load().(Mode)
 }
 
 // Flush waits until everything queued before it (Puts, access times,

@@ -34,8 +34,14 @@ const (
 // value means the default given in its comment.
 type Options struct {
 	// TTL is the fresh lifetime of an entry, for Puts that give no TTL of
-	// their own. Zero or negative means DefaultTTL (24h).
+	// their own. Zero or negative means DefaultTTL (24h). SetLimits changes
+	// it for the entries already stored too: see Cache.Put.
 	TTL time.Duration
+
+	// Mode says which requests the caller should answer from the cache and
+	// store in it; the cache only keeps it (see Mode). "" or an unknown
+	// value means ModeDeterministic. SetMode changes it.
+	Mode Mode
 
 	// StaleTTL is how long past its expiry an entry is kept so that Get
 	// with allowStale can still serve it (when every provider is down).
@@ -50,7 +56,7 @@ type Options struct {
 	// MaxBytes on its own is not stored. Zero or negative means
 	// DefaultMaxBytes (512 MiB).
 	//
-	// The file is larger than this: bbolt's half-empty pages, a 41-byte
+	// The file is larger than this: bbolt's half-empty pages, a 57-byte
 	// header per record and two 40-byte index keys per entry. With 2 KiB
 	// values it is about 1.7 times MaxBytes. bbolt never shrinks a file; it
 	// reuses the pages freed by eviction.
@@ -80,6 +86,7 @@ func (o Options) withDefaults() Options {
 	if o.TTL <= 0 {
 		o.TTL = DefaultTTL
 	}
+	o.Mode = o.Mode.orDefault()
 	if o.StaleTTL == 0 {
 		o.StaleTTL = DefaultStaleTTL
 	}

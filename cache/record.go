@@ -36,8 +36,10 @@ var (
 	metaSavedUSD  = []byte("saved_usd") // float64 bits
 )
 
-// formatVersion is the layout of the buckets and records. A file with
-// another version is treated like a corrupt one: moved aside.
+// formatVersion is the layout of the buckets. A file with another version
+// is treated like a corrupt one: moved aside. Records carry their own
+// version (recordVersion), so a new record layout that still reads the
+// old one needs no new formatVersion and loses no entries.
 const formatVersion = 1
 
 // keyLen is the length of a cache key; indexKeyLen of an lru or expiry key.
@@ -46,20 +48,34 @@ const (
 	indexKeyLen = 8 + keyLen
 )
 
-// A record is laid out as:
+// A record is laid out as (version 2):
 //
 //	offset size
-//	0      1    record version (1)
+//	0      1    record version (2)
 //	1      8    stored, unix nanoseconds, big-endian
-//	9      8    expires, unix nanoseconds
+//	9      8    expires, unix nanoseconds: its key in bucketExpiry
 //	17     8    last access, unix nanoseconds
 //	25     8    saved USD, float64 bits
-//	33     4    value length
-//	37     4    CRC-32 (Castagnoli) of the value
-//	41     …    value
+//	33     8    own TTL, nanoseconds: the TTL given to Put; 0 = none
+//	41     8    base TTL, nanoseconds: Options.TTL in force at the Put
+//	49     4    value length
+//	53     4    CRC-32 (Castagnoli) of the value
+//	57     …    value
+//
+// Version 1, written before a TTL change applied to stored entries, has
+// no TTLs: the value length is at 33, the CRC at 37, the value at 41.
+// It still decodes, with expires minus stored as both its own and its
+// base TTL: it keeps the life it was given, cut short only when the
+// configured TTL goes below it. The writer rewrites a record as version 2
+// whenever it rewrites it anyway (an access time). A Detour that knows
+// only version 1 reads a version 2 record as damaged and deletes it: a
+// downgrade loses entries one by one, never the file.
 const (
-	recordVersion = 1
-	headerLen     = 41
+	recordVersion = 2
+	headerLen     = 57
+
+	recordVersion1 = 1
+	headerLen1     = 41
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -72,12 +88,44 @@ var (
 // record is one decoded entry. value aliases the bytes it was decoded from:
 // inside a bbolt transaction, bbolt's memory.
 type record struct {
-	stored, expires, lastAccess int64 // unix nanoseconds
-	saved                       float64
-	value                       []byte
+	stored, lastAccess int64 // unix nanoseconds
+	// expires is where bucketExpiry holds the entry: when it stops being
+	// fresh as of the last time the writer indexed it. It orders the
+	// deletion of dead entries; freshness is freshUntil, which follows
+	// the configured TTL.
+	expires int64
+	// ttl is the entry's own TTL (Put's ttl), in nanoseconds; 0 means
+	// none: the configured TTL applies, whatever it is now. base is the
+	// configured TTL when the entry was stored.
+	ttl, base int64
+	saved     float64
+	value     []byte
 }
 
-// encode returns the record in a new buffer, with the CRC of its value.
+// lifetime returns how long r is fresh when the configured TTL is ttl
+// (nanoseconds): its own TTL if Put was given one, else ttl. An own TTL
+// is cut to ttl when ttl is below the configured TTL r was stored under:
+// lowering the TTL shortens every stored entry at once, while a request
+// that asked for a longer life than the TTL keeps it as long as the TTL
+// is not lowered.
+func (r record) lifetime(ttl int64) int64 {
+	switch {
+	case r.ttl <= 0:
+		return ttl
+	case ttl < r.base:
+		return min(r.ttl, ttl)
+	}
+	return r.ttl
+}
+
+// freshUntil returns when r stops being fresh, in unix nanoseconds, when
+// the configured TTL is ttl.
+func (r record) freshUntil(ttl int64) int64 {
+	return addSat(r.stored, r.lifetime(ttl))
+}
+
+// encode returns the record in a new buffer, as version 2, with the CRC of
+// its value.
 func (r record) encode() []byte {
 	b := make([]byte, headerLen+len(r.value))
 	b[0] = recordVersion
@@ -85,41 +133,74 @@ func (r record) encode() []byte {
 	binary.BigEndian.PutUint64(b[9:], uint64(r.expires))
 	binary.BigEndian.PutUint64(b[17:], uint64(r.lastAccess))
 	binary.BigEndian.PutUint64(b[25:], math.Float64bits(r.saved))
-	binary.BigEndian.PutUint32(b[33:], uint32(len(r.value)))
-	binary.BigEndian.PutUint32(b[37:], crc32.Checksum(r.value, castagnoli))
+	binary.BigEndian.PutUint64(b[33:], uint64(r.ttl))
+	binary.BigEndian.PutUint64(b[41:], uint64(r.base))
+	binary.BigEndian.PutUint32(b[49:], uint32(len(r.value)))
+	binary.BigEndian.PutUint32(b[53:], crc32.Checksum(r.value, castagnoli))
 	copy(b[headerLen:], r.value)
 	return b
 }
 
-// decodeRecord reads a record and checks its length and, if checkCRC, the
-// CRC of its value. The value aliases b.
+// recordHeaderLen returns the header length of a record of version v, 0
+// for an unknown version.
+func recordHeaderLen(v byte) int {
+	switch v {
+	case recordVersion:
+		return headerLen
+	case recordVersion1:
+		return headerLen1
+	}
+	return 0
+}
+
+// decodeRecord reads a record of either version and checks its length
+// and, if checkCRC, the CRC of its value. The value aliases b.
 func decodeRecord(b []byte, checkCRC bool) (record, error) {
-	if len(b) < headerLen {
+	if len(b) == 0 {
 		return record{}, errShortRecord
 	}
-	if b[0] != recordVersion {
-		return record{}, fmt.Errorf("record version %d, want %d", b[0], recordVersion)
+	hl := recordHeaderLen(b[0])
+	if hl == 0 {
+		return record{}, fmt.Errorf("record version %d, want %d or %d", b[0], recordVersion1, recordVersion)
+	}
+	if len(b) < hl {
+		return record{}, errShortRecord
 	}
 	r := record{
 		stored:     int64(binary.BigEndian.Uint64(b[1:])),
 		expires:    int64(binary.BigEndian.Uint64(b[9:])),
 		lastAccess: int64(binary.BigEndian.Uint64(b[17:])),
 		saved:      math.Float64frombits(binary.BigEndian.Uint64(b[25:])),
-		value:      b[headerLen:],
+		value:      b[hl:],
 	}
-	if n := binary.BigEndian.Uint32(b[33:]); int64(n) != int64(len(r.value)) {
+	if b[0] == recordVersion {
+		r.ttl = int64(binary.BigEndian.Uint64(b[33:]))
+		r.base = int64(binary.BigEndian.Uint64(b[41:]))
+	} else {
+		// The life it was given, as its own: at least 1ns, so that a
+		// record already dead never reads as "no TTL" and comes back.
+		r.ttl = max(r.expires-r.stored, 1)
+		r.base = r.ttl
+	}
+	n, sum := binary.BigEndian.Uint32(b[hl-8:]), binary.BigEndian.Uint32(b[hl-4:])
+	if int64(n) != int64(len(r.value)) {
 		return record{}, fmt.Errorf("record says %d value bytes, has %d", n, len(r.value))
 	}
-	if checkCRC && crc32.Checksum(r.value, castagnoli) != binary.BigEndian.Uint32(b[37:]) {
+	if checkCRC && crc32.Checksum(r.value, castagnoli) != sum {
 		return record{}, errRecordCRC
 	}
 	return r, nil
 }
 
 // entrySize is what an entry counts against Options.MaxBytes: its key and
-// value. raw is the stored record.
+// value. raw is the stored record, of either version; a record of no
+// known version counts as version 2.
 func entrySize(raw []byte) int64 {
-	return keyLen + int64(max(len(raw)-headerLen, 0))
+	hl := headerLen
+	if len(raw) > 0 && recordHeaderLen(raw[0]) != 0 {
+		hl = recordHeaderLen(raw[0])
+	}
+	return keyLen + int64(max(len(raw)-hl, 0))
 }
 
 // indexKey returns the lru or expiry key of key at time t (unix nanos):

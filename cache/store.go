@@ -33,7 +33,7 @@ func (s *store) put(key [32]byte, ev event) error {
 			return err
 		}
 	}
-	r := record{stored: ev.at, expires: ev.expires, lastAccess: ev.at, saved: ev.saved, value: ev.value}
+	r := record{stored: ev.at, expires: ev.expires, lastAccess: ev.at, ttl: ev.ttl, base: ev.base, saved: ev.saved, value: ev.value}
 	rec := r.encode()
 	if err := s.entries.Put(k, rec); err != nil {
 		return err
@@ -106,10 +106,13 @@ func (s *store) remove(key, raw []byte) error {
 	return s.expiry.Delete(indexKey(r.expires, key))
 }
 
-// evictDead deletes up to limit entries that expired at or before deadline,
-// walking the expiry index from the oldest, and returns how many index
-// keys it deleted (an index key whose entry is gone counts too).
-func (s *store) evictDead(deadline int64, limit int) (int, error) {
+// evictDead walks the expiry index from the oldest key up to deadline, at
+// most limit keys, and deletes the entries that expired at or before
+// deadline when the configured TTL is ttl. An entry indexed there that
+// is not dead under ttl (the TTL was raised since it was indexed) is
+// indexed anew at its expiry under ttl instead. It returns how many index
+// keys it deleted or moved (an index key whose entry is gone counts too).
+func (s *store) evictDead(deadline, ttl int64, limit int) (int, error) {
 	var victims [][]byte
 	c := s.expiry.Cursor()
 	for k, _ := c.First(); k != nil && len(victims) < limit; k, _ = c.Next() {
@@ -118,9 +121,49 @@ func (s *store) evictDead(deadline int64, limit int) (int, error) {
 		}
 		victims = append(victims, append([]byte(nil), k...))
 	}
-	return len(victims), s.evict(s.expiry, victims, func(r record, key []byte) []byte {
+	var dead [][]byte
+	for _, ik := range victims {
+		_, key, ok := splitIndexKey(ik)
+		if !ok {
+			dead = append(dead, ik)
+			continue
+		}
+		raw := s.entries.Get(key)
+		if raw == nil {
+			dead = append(dead, ik)
+			continue
+		}
+		r, err := decodeRecord(raw, false)
+		if err != nil || !bytes.Equal(indexKey(r.expires, key), ik) {
+			dead = append(dead, ik)
+			continue
+		}
+		if at := r.freshUntil(ttl); at > deadline {
+			if err := s.reindex(key, r, at); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		dead = append(dead, ik)
+	}
+	return len(victims), s.evict(s.expiry, dead, func(r record, key []byte) []byte {
 		return indexKey(r.expires, key)
 	})
+}
+
+// reindex moves the expiry index key of key, whose record is r, to at,
+// and rewrites the record with it.
+func (s *store) reindex(key []byte, r record, at int64) error {
+	old := r.expires
+	r.expires = at
+	rec := r.encode() // copies the value out before bbolt's memory changes
+	if err := s.expiry.Delete(indexKey(old, key)); err != nil {
+		return err
+	}
+	if err := s.expiry.Put(indexKey(at, key), nil); err != nil {
+		return err
+	}
+	return s.entries.Put(key, rec)
 }
 
 // evictLRU deletes up to limit least recently used entries, walking the lru

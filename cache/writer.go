@@ -23,7 +23,9 @@ type event struct {
 	kind    eventKind
 	key     [32]byte
 	at      int64 // evPut: stored; evTouch: access time (unix nanos)
-	expires int64 // evPut
+	expires int64 // evPut: expiry under the TTL in force at the Put
+	ttl     int64 // evPut: the record's own TTL, 0 for none (nanoseconds)
+	base    int64 // evPut: the configured TTL at the Put (nanoseconds)
 	saved   float64
 	value   []byte     // evPut, owned by the event
 	reply   chan error // evFlush, evClear
@@ -220,7 +222,9 @@ func (w *writer) setTotals(bytes, entries int64) {
 	w.c.entries.Store(entries)
 }
 
-// maintain deletes the entries past their stale window, then, if the
+// maintain deletes the entries past their stale window (under the TTL in
+// force: an entry whose expiry a raised TTL moved later is indexed anew,
+// not deleted), then, if the
 // entries exceed MaxBytes, the least recently used ones down to 90% of it
 // (so that eviction does not run again at the next Put), each in
 // transactions of at most EvictBatch deletions. Checking costs a read
@@ -229,9 +233,10 @@ func (w *writer) maintain() {
 	o := w.c.opt
 	// Entries that expired at or before this are past their stale window.
 	deadline := addSat(o.Clock.Now().UnixNano(), -int64(o.staleWindow()))
+	ttl := w.c.ttl.Load()
 	for w.hasDead(deadline) {
 		n, err := w.evictTx(func(s *store, limit int) (int, error) {
-			return s.evictDead(deadline, limit)
+			return s.evictDead(deadline, ttl, limit)
 		})
 		if err != nil {
 			w.fail("evict expired entries", err)

@@ -522,7 +522,28 @@ type Cache struct {
 	StaleTTL time.Duration
 	// MaxBytes caps the cache file's entries, in bytes; default 512 MiB.
 	MaxBytes int64
+	// Mode says which requests the cache answers and stores; default
+	// CacheDeterministic. Unlike Enabled it applies on reload, without a
+	// restart.
+	Mode CacheMode
 }
+
+// CacheMode is detour.cache.mode: which requests the response cache
+// answers and stores.
+type CacheMode string
+
+// The values of detour.cache.mode.
+const (
+	// CacheDeterministic caches only requests that ask for the same answer
+	// again: temperature 0, or a seed (and those that ask for a cached
+	// answer explicitly). A request with another temperature, or none, is
+	// sampled and expects a new answer each time. The default.
+	CacheDeterministic CacheMode = "deterministic"
+	// CacheAll caches every request, whatever its temperature.
+	CacheAll CacheMode = "all"
+	// CacheOff caches no request, while the cache file stays open.
+	CacheOff CacheMode = "off"
+)
 
 // Parse parses and validates a config. On success it returns the config and
 // any warnings (keys Detour ignores, strategies not implemented yet). When the

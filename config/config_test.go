@@ -875,15 +875,15 @@ func TestNumCtx(t *testing.T) {
 var defaultServer = Server{BodyTimeout: DefaultBodyTimeout, WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout,
 	MaxHeaderBytes: DefaultMaxHeaderBytes, MaxInflightBytes: DefaultMaxInflightBytes, MaxRequests: DefaultMaxRequests, MaxStreams: DefaultMaxStreams}
 
-var defaultCache = Cache{Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes}
+var defaultCache = Cache{Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes, Mode: CacheDeterministic}
 
 func TestCacheSection(t *testing.T) {
 	const models = "model_list:\n  - model_name: demo\n    litellm_params: {model: mock/demo}\n"
-	cfg, _, err := Parse([]byte(models + "detour:\n  cache: {enabled: false, path: /tmp/c.db, ttl: 60, stale_ttl: 0, max_bytes: 2097152}\n"))
+	cfg, _, err := Parse([]byte(models + "detour:\n  cache: {enabled: false, path: /tmp/c.db, ttl: 60, stale_ttl: 0, max_bytes: 2097152, mode: all}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Cache{Enabled: false, Path: "/tmp/c.db", TTL: time.Minute, StaleTTL: 0, MaxBytes: 2 << 20}
+	want := Cache{Enabled: false, Path: "/tmp/c.db", TTL: time.Minute, StaleTTL: 0, MaxBytes: 2 << 20, Mode: CacheAll}
 	if cfg.Detour.Cache != want {
 		t.Errorf("Cache = %+v, want %+v", cfg.Detour.Cache, want)
 	}
@@ -892,6 +892,7 @@ func TestCacheSection(t *testing.T) {
 		{"detour:\n  cache: {ttl: 0}\n", "detour.cache.ttl"},
 		{"detour:\n  cache: {max_bytes: 10}\n", "detour.cache.max_bytes"},
 		{"detour:\n  cache: {stale_ttl: -1}\n", "detour.cache.stale_ttl"},
+		{"detour:\n  cache: {mode: sometimes}\n", "detour.cache.mode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -899,6 +900,52 @@ func TestCacheSection(t *testing.T) {
 			var cerr *Error
 			if !errors.As(err, &cerr) || cerr.Problems[0].Key != tt.key || cerr.Problems[0].Line != 5 {
 				t.Errorf("err = %v, want a problem with %s on line 5", err, tt.key)
+			}
+		})
+	}
+}
+
+// TestCacheMode: detour.cache.mode takes deterministic (the default), all
+// or off; anything else is a problem naming the key, its line and the
+// values allowed.
+func TestCacheMode(t *testing.T) {
+	const models = "model_list:\n  - model_name: demo\n    litellm_params: {model: mock/demo}\n"
+	tests := []struct {
+		name    string
+		yaml    string
+		want    CacheMode
+		wantErr string // in the problem's message; "" for none
+	}{
+		{"unset", "detour:\n  cache: {ttl: 60}\n", CacheDeterministic, ""},
+		{"null", "detour:\n  cache:\n    mode:\n", CacheDeterministic, ""},
+		{"deterministic", "detour:\n  cache: {mode: deterministic}\n", CacheDeterministic, ""},
+		{"all", "detour:\n  cache: {mode: all}\n", CacheAll, ""},
+		{"off", "detour:\n  cache:\n    mode: off\n", CacheOff, ""},
+		{"quoted off", "detour:\n  cache: {mode: \"off\"}\n", CacheOff, ""},
+		{"unknown", "detour:\n  cache:\n    mode: sometimes\n", "", `must be one of deterministic, all, off; got "sometimes"`},
+		{"wrong case", "detour:\n  cache:\n    mode: All\n", "", `must be one of deterministic, all, off; got "All"`},
+		{"boolean", "detour:\n  cache:\n    mode: false\n", "", `must be one of deterministic, all, off; got "false"`},
+		{"a list", "detour:\n  cache:\n    mode: [all]\n", "", "must be a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := Parse([]byte(models + tt.yaml))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cfg.Detour.Cache.Mode != tt.want {
+					t.Errorf("Mode = %q, want %q", cfg.Detour.Cache.Mode, tt.want)
+				}
+				return
+			}
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("err = %v, want a config error", err)
+			}
+			p := cerr.Problems[0]
+			if p.Key != "detour.cache.mode" || p.Line != 4+strings.Count(tt.yaml, "\n")-1 || !strings.Contains(p.Message, tt.wantErr) {
+				t.Errorf("problem = %+v, want %q on detour.cache.mode, line %d", p, tt.wantErr, 4+strings.Count(tt.yaml, "\n")-1)
 			}
 		})
 	}

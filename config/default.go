@@ -71,6 +71,7 @@ detour:
     ttl: 86400                     # seconds an answer is served fresh (24 h)
     stale_ttl: 604800              # seconds it is kept past that, served only when every provider fails (7 d)
     max_bytes: 536870912           # size cap in bytes (512 MiB); least recently used answers go first
+    mode: deterministic            # which requests: deterministic (temperature 0 or a seed), all, or off
   offline:                         # when every provider fails, or the machine is offline: a local Ollama model
     enabled: true
     # ollama_host: 127.0.0.1:11434 # default: $OLLAMA_HOST, then this

@@ -1095,7 +1095,8 @@ func (p *parser) detour(n *yaml.Node) Detour {
 		MaxHeaderBytes: DefaultMaxHeaderBytes, MaxInflightBytes: DefaultMaxInflightBytes,
 		MaxRequests: DefaultMaxRequests, MaxStreams: DefaultMaxStreams},
 		Cache: Cache{
-			Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes},
+			Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes,
+			Mode: CacheDeterministic},
 		Offline:    Offline{Enabled: true, ProbeInterval: DefaultProbeInterval},
 		RequestLog: RequestLog{Enabled: true, Keep: 1000}}
 	p.section(n, "detour", map[string]field{
@@ -1374,6 +1375,18 @@ func (p *parser) cache(n *yaml.Node, path string, c *Cache) {
 		"max_bytes": func(v *yaml.Node, key string) {
 			if n, ok := p.whole(v, key, 1<<20, math.MaxInt64, "a whole number of bytes ≥ 1048576 (1 MiB)"); ok {
 				c.MaxBytes = n
+			}
+		},
+		"mode": func(v *yaml.Node, key string) {
+			s, ok := p.text(v, key)
+			if !ok {
+				return
+			}
+			switch m := CacheMode(s); m {
+			case CacheDeterministic, CacheAll, CacheOff:
+				c.Mode = m
+			default:
+				p.errorf(v, key, "must be one of deterministic, all, off; got %q", s)
 			}
 		},
 	})

@@ -23,6 +23,9 @@ type Cache interface {
 	Get(key [32]byte, maxAge time.Duration, allowStale bool) (cache.Entry, error)
 	Put(key [32]byte, value []byte, ttl time.Duration, saved float64)
 	RecordMiss()
+	// Mode says which requests use the cache. It is read for each
+	// request, so a reload that changes it applies to the next one.
+	Mode() cache.Mode
 }
 
 // Values of the x-detour-cache response header.
@@ -35,12 +38,22 @@ const (
 
 // cachePolicy is what one request asks of the cache: from the
 // Cache-Control and x-detour-cache headers and LiteLLM's body field
-// "cache": {"no-cache", "no-store", "ttl", "s-maxage", "namespace"}.
+// "cache": {"no-cache", "no-store", "ttl", "s-maxage", "namespace",
+// "use-cache"}.
 type cachePolicy struct {
 	noRead, noWrite bool
 	maxAge          time.Duration // accept only younger entries; 0 = any fresh one
 	ttl             time.Duration // this answer's lifetime; 0 = the configured TTL
 	namespace       string
+	// asked is true when the request asks for a cached answer in so many
+	// words: Cache-Control max-age > 0, or a body "cache" with
+	// "use-cache": true (LiteLLM's opt-in when its cache is default_off),
+	// a ttl, or an s-maxage > 0. Such a request uses the cache in the
+	// deterministic mode whatever its temperature: the client said it
+	// wants the answer kept, or accepts a kept one. A namespace alone is
+	// not asking: it says where, not whether (a team sets it on every
+	// request).
+	asked bool
 }
 
 // readCachePolicy reads the request's cache directives and removes the body
@@ -65,6 +78,8 @@ func readCachePolicy(h http.Header, req *chat.Request) (cachePolicy, *apiError) 
 			p.maxAge = time.Duration(n) * time.Second
 			if n == 0 {
 				p.noRead = true
+			} else {
+				p.asked = true
 			}
 		}
 	}
@@ -79,6 +94,7 @@ func readCachePolicy(h http.Header, req *chat.Request) (cachePolicy, *apiError) 
 		TTL       *float64 `json:"ttl"`
 		SMaxAge   *float64 `json:"s-maxage"`
 		Namespace string   `json:"namespace"`
+		UseCache  *bool    `json:"use-cache"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {
 		return p, invalidRequest(`cache must be an object like {"no-cache": true, "ttl": 600, "namespace": "team-a"}`, "cache")
@@ -86,17 +102,24 @@ func readCachePolicy(h http.Header, req *chat.Request) (cachePolicy, *apiError) 
 	p.noRead = p.noRead || body.NoCache
 	p.noWrite = p.noWrite || body.NoStore
 	p.namespace = body.Namespace
+	if body.UseCache != nil {
+		// true opts in; false opts out, both ways, like x-detour-cache: bypass.
+		p.asked = p.asked || *body.UseCache
+		p.noRead, p.noWrite = p.noRead || !*body.UseCache, p.noWrite || !*body.UseCache
+	}
 	if body.TTL != nil {
 		if *body.TTL <= 0 {
 			return p, invalidRequest("cache.ttl must be a number of seconds > 0", "cache.ttl")
 		}
 		p.ttl = time.Duration(*body.TTL * float64(time.Second))
+		p.asked = true
 	}
 	if body.SMaxAge != nil {
 		if *body.SMaxAge < 0 {
 			return p, invalidRequest("cache.s-maxage must be a number of seconds ≥ 0", "cache.s-maxage")
 		}
 		p.maxAge = time.Duration(*body.SMaxAge * float64(time.Second))
+		p.asked = p.asked || *body.SMaxAge > 0
 	}
 	return p, nil
 }
@@ -153,22 +176,56 @@ func cacheable(resp *chat.Response) bool {
 
 // cacheUse is one request's use of the cache.
 type cacheUse struct {
-	on     bool // a cache is configured and the request can use it
-	key    [32]byte
+	// on: a cache is configured and the request's group is known, so the
+	// answer says what the cache did (x-detour-cache). Whether it reads or
+	// writes is the policy's.
+	on     bool
+	key    [32]byte // zero for a request the mode leaves out
 	policy cachePolicy
 }
 
 // useCache decides whether req can use the cache and computes its key.
-// Requests for unknown groups never reach the cache: they get a 404.
+// Requests for unknown groups never reach the cache: they get a 404. A
+// request the cache mode leaves out is a bypass (x-detour-cache: BYPASS,
+// so the client sees why it was not answered from the cache): it is
+// neither read nor written, nor answered stale when every provider fails.
 func (s *Server) useCache(rt *router.Router, req *chat.Request, p cachePolicy) cacheUse {
 	if s.opts.Cache == nil || !slices.Contains(rt.Groups(), req.Model) {
 		return cacheUse{}
+	}
+	if !modeAdmits(s.opts.Cache.Mode(), req, p) {
+		return cacheUse{on: true, policy: cachePolicy{noRead: true, noWrite: true}}
 	}
 	key, err := cache.Key(req.Model, p.namespace, req)
 	if err != nil {
 		return cacheUse{}
 	}
 	return cacheUse{on: true, key: key, policy: p}
+}
+
+// modeAdmits reports whether the cache mode m lets req, with its policy p,
+// use the cache. ModeAll admits every request, ModeOff none (an explicit
+// ask included: off is the operator's switch). ModeDeterministic admits a
+// request that asks for the same answer again, or that asks for a cached
+// answer explicitly (p.asked).
+func modeAdmits(m cache.Mode, req *chat.Request, p cachePolicy) bool {
+	switch m {
+	case cache.ModeAll:
+		return true
+	case cache.ModeOff:
+		return false
+	}
+	return p.asked || deterministic(req)
+}
+
+// deterministic reports whether req asks for the same answer each time:
+// temperature exactly 0 (greedy decoding), or a seed. A request without a
+// temperature gets the provider's default, about 1 for OpenAI, Anthropic
+// and Gemini: it samples, so it is not deterministic unless it sets a
+// seed. Other sampling fields (top_p, top_k) do not make a request
+// deterministic on their own.
+func deterministic(req *chat.Request) bool {
+	return req.Seed != nil || (req.Temperature != nil && *req.Temperature == 0)
 }
 
 // answerFromCache answers a hit and reports whether it did; on a miss or a
@@ -223,7 +280,10 @@ func (s *Server) lookup(key [32]byte, maxAge time.Duration, allowStale bool) *ca
 
 // serveStale answers from an expired entry when every provider failed for
 // a reason that is not the request's own fault. It reports whether it
-// answered.
+// answered. It follows the same rule as a fresh read: a request that may
+// not read the cache (no-cache, bypass, or left out by the mode) gets no
+// stale answer either. In the deterministic mode such an entry could only
+// have been written before the mode changed.
 func (s *Server) serveStale(w http.ResponseWriter, req *chat.Request, d dialect, cu cacheUse, err error, ex *exchange) bool {
 	var pe *provider.Error
 	if !cu.on || cu.policy.noRead || !errors.As(err, &pe) || pe.Class.Final() {

@@ -52,12 +52,14 @@ type App struct {
 
 // statsBody is GET /api/v1/stats.
 type statsBody struct {
-	Version           uint64                      `json:"version"`
-	Now               time.Time                   `json:"now"`
-	StartedAt         time.Time                   `json:"started_at"`
-	Endpoint          string                      `json:"endpoint"`
-	Status            string                      `json:"status"`
-	StatusReason      string                      `json:"status_reason,omitempty"`
+	Version      uint64    `json:"version"`
+	Now          time.Time `json:"now"`
+	StartedAt    time.Time `json:"started_at"`
+	Endpoint     string    `json:"endpoint"`
+	Status       string    `json:"status"`
+	StatusReason string    `json:"status_reason,omitempty"`
+	// LocalTier is set while offline: whether the local tier can answer.
+	LocalTier         *LocalTierState             `json:"local_tier,omitempty"`
 	RequestsPerMinute int                         `json:"requests_per_minute"`
 	RequestsTotal     int                         `json:"requests_total"`
 	ErrorsTotal       int                         `json:"errors_total"`
@@ -113,7 +115,10 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		Status: "online", RequestsPerMinute: snap.RequestsPerMinute, RequestsTotal: snap.Total.Requests, ErrorsTotal: snap.Total.Errors,
 		FailoversTotal: snap.Total.Failovers, Failovers24h: snap.Last24h.Failovers, Series: snap.Series, Deployments: snap.Deployments}
 	if s.opts.Offline != nil && s.opts.Offline() {
-		body.Status, body.StatusReason = "offline", "the network is unreachable; the local Ollama tier answers"
+		// Only while offline is the local tier asked: then it is what
+		// answers, and the dashboard must not claim it does when it cannot.
+		lt := s.localTier(r.Context())
+		body.Status, body.StatusReason, body.LocalTier = "offline", offlineReason(lt), &lt
 	}
 	if s.opts.Config != nil {
 		if st := s.opts.Config(); st.Error != nil {

@@ -86,6 +86,11 @@ type Options struct {
 	// Offline reports whether the machine is offline (the local tier
 	// answers), for /api/v1/stats. Nil means never.
 	Offline func() bool
+	// LocalTier checks what the local tier (a local Ollama) can do, for
+	// the status of /api/v1/stats while offline; it is called on every
+	// such poll, so it should cache its answer and bound its wait. Nil
+	// means unknown: the status then never claims the local tier answers.
+	LocalTier LocalTierFunc
 	// Listening returns the address the gateway listens on ("" before it
 	// does), for the endpoint the dashboard shows. Nil means unknown.
 	Listening func() string

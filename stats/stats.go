@@ -81,9 +81,11 @@ type Deployment struct {
 	// ErrorRate is Errors/Requests, 0 without requests.
 	ErrorRate float64 `json:"error_rate"`
 	// P50MS and P95MS are the latency percentiles of the latest
-	// successful attempts, in milliseconds; 0 before the first.
-	P50MS int64 `json:"p50_ms"`
-	P95MS int64 `json:"p95_ms"`
+	// successful attempts, in milliseconds. They are nil (JSON null)
+	// until the deployment first answers: one that only failed has no
+	// latency to show, and 0 ms would claim it is fast.
+	P50MS *int64 `json:"p50_ms"`
+	P95MS *int64 `json:"p95_ms"`
 }
 
 // Snapshot is the numbers at one moment.
@@ -251,7 +253,10 @@ func (r *Recorder) Snapshot(n int) Snapshot {
 		if d.requests > 0 {
 			out.ErrorRate = float64(d.errors) / float64(d.requests)
 		}
-		out.P50MS, out.P95MS = percentiles(d.latency[:min(d.n, latencySamples)])
+		if samples := d.latency[:min(d.n, latencySamples)]; len(samples) > 0 {
+			p50, p95 := percentiles(samples)
+			out.P50MS, out.P95MS = &p50, &p95
+		}
 		s.Deployments[id] = out
 	}
 	return s
@@ -271,11 +276,8 @@ func countsAt(ring []bucket, u int64) Counts {
 }
 
 // percentiles returns the nearest-rank 50th and 95th percentiles of
-// samples in milliseconds.
+// samples in milliseconds; samples must not be empty.
 func percentiles(samples []time.Duration) (p50, p95 int64) {
-	if len(samples) == 0 {
-		return 0, 0
-	}
 	s := slices.Clone(samples)
 	slices.Sort(s)
 	rank := func(p int) int64 {

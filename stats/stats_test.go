@@ -2,6 +2,9 @@ package stats
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,21 +73,29 @@ func TestSeriesAndTotals(t *testing.T) {
 	}
 }
 
+// msText formats a latency percentile for messages: "nil" or "7".
+func msText(p *int64) string {
+	if p == nil {
+		return "nil"
+	}
+	return strconv.FormatInt(*p, 10)
+}
+
 func TestPercentiles(t *testing.T) {
 	tests := []struct {
 		name     string
 		ms       []int
-		p50, p95 int64
+		p50, p95 string
 	}{
-		{"none", nil, 0, 0},
-		{"one", []int{7}, 7, 7},
+		{"one", []int{7}, "7", "7"},
+		{"under a millisecond", []int{0}, "0", "0"}, // answered, and fast: a figure
 		{"hundred", func() []int {
 			var v []int
 			for i := 100; i >= 1; i-- {
 				v = append(v, i)
 			}
 			return v
-		}(), 50, 95},
+		}(), "50", "95"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,10 +104,40 @@ func TestPercentiles(t *testing.T) {
 				r.Record(Request{Time: t0, Status: 200, Attempts: []Attempt{ok("d", ms)}})
 			}
 			d := r.Snapshot(1).Deployments["d"]
-			if d.P50MS != tt.p50 || d.P95MS != tt.p95 {
-				t.Errorf("p50, p95 = %d, %d; want %d, %d", d.P50MS, d.P95MS, tt.p50, tt.p95)
+			if msText(d.P50MS) != tt.p50 || msText(d.P95MS) != tt.p95 {
+				t.Errorf("p50, p95 = %s, %s; want %s, %s", msText(d.P50MS), msText(d.P95MS), tt.p50, tt.p95)
 			}
 		})
+	}
+}
+
+// A deployment that never answered has no latency: null in the JSON the
+// dashboard reads, not 0 ms.
+func TestNoLatencyWithoutAnAnswer(t *testing.T) {
+	r := New(func() time.Time { return t0 })
+	r.Record(Request{Time: t0, Status: 503, Attempts: []Attempt{failed("down", "server_error"), failed("down", "timeout")}})
+	r.Restore(Request{Time: t0.Add(-time.Minute), Status: 503, Attempts: []Attempt{failed("down", "connection")}})
+	d := r.Snapshot(1).Deployments["down"]
+	if d.Requests != 3 || d.Errors != 3 {
+		t.Fatalf("down: %+v, want 3 failed attempts", d)
+	}
+	if d.P50MS != nil || d.P95MS != nil {
+		t.Errorf("p50, p95 = %s, %s; want nil before the first answer", msText(d.P50MS), msText(d.P95MS))
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"p50_ms":null`, `"p95_ms":null`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON %s lacks %s", b, want)
+		}
+	}
+
+	// Its first answer gives it a figure.
+	r.Record(Request{Time: t0, Status: 200, Attempts: []Attempt{ok("down", 12)}})
+	if d := r.Snapshot(1).Deployments["down"]; msText(d.P50MS) != "12" || msText(d.P95MS) != "12" {
+		t.Errorf("after an answer: p50, p95 = %s, %s; want 12, 12", msText(d.P50MS), msText(d.P95MS))
 	}
 }
 
@@ -108,8 +149,8 @@ func TestLatencyKeepsRecentSamples(t *testing.T) {
 	for range latencySamples {
 		r.Record(Request{Time: t0, Status: 200, Attempts: []Attempt{ok("d", 5)}})
 	}
-	if d := r.Snapshot(1).Deployments["d"]; d.P95MS != 5 {
-		t.Errorf("p95 = %d ms, want 5: the old samples should have been overwritten", d.P95MS)
+	if d := r.Snapshot(1).Deployments["d"]; msText(d.P95MS) != "5" {
+		t.Errorf("p95 = %s ms, want 5: the old samples should have been overwritten", msText(d.P95MS))
 	}
 }
 
@@ -166,7 +207,7 @@ func TestRestoreSkipsTheTotals(t *testing.T) {
 	if s.Total != (Counts{}) {
 		t.Errorf("total = %+v, want zero: restored requests are not since start", s.Total)
 	}
-	if s.Last24h.Failovers != 1 || s.Deployments["b"].P50MS != 40 || s.Deployments["a"].ErrorsByClass["timeout"] != 1 {
+	if s.Last24h.Failovers != 1 || msText(s.Deployments["b"].P50MS) != "40" || s.Deployments["a"].ErrorsByClass["timeout"] != 1 {
 		t.Errorf("restored: last 24h %+v, deployments %+v", s.Last24h, s.Deployments)
 	}
 }

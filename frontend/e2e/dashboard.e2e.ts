@@ -145,6 +145,23 @@ describe('dashboard', () => {
     for (const d of health.deployments) {
       await expect(page.locator(`[data-testid="deployment-row"][data-id="${d.id}"]`).count()).resolves.toBe(1);
     }
+    // main's only deployment failed every attempt: it has no latency,
+    // and the page shows "—", not 0 ms; the backup that answered has one.
+    const stats = await api<{ deployments: Record<string, { requests: number; p50_ms: number | null }> }>('/api/v1/stats');
+    const entries = Object.entries(stats.deployments);
+    const never = entries.filter(([, d]) => d.requests > 0 && d.p50_ms === null);
+    const answered = entries.filter(([, d]) => d.p50_ms !== null);
+    expect(never.length).toBeGreaterThan(0);
+    expect(answered.length).toBeGreaterThan(0);
+    const latency = (id: string) => page.locator(`[data-testid="deployment-row"][data-id="${id}"] [data-testid="deployment-latency"]`);
+    for (const [id] of never) {
+      expect((await latency(id).textContent())?.trim()).toBe('—');
+      expect(await latency(id).getAttribute('data-value')).toBe('');
+    }
+    for (const [id, d] of answered) {
+      expect(await latency(id).getAttribute('data-value')).toContain(`${d.p50_ms}/`);
+      expect(await latency(id).textContent()).toMatch(/\d+(\.\d)? m?s/);
+    }
     await shot('providers-900x600');
   });
 
@@ -229,6 +246,28 @@ describe('dashboard', () => {
     await page.goto(base + '/ui/');
     await page.getByTestId('requests-total').first().waitFor();
     await shot('overview-1440x900');
+  });
+
+  test('the badge says Detour is unreachable while it is, and recovers', async () => {
+    const status = page.getByTestId('status').first();
+    await status.waitFor();
+    const before = await status.getAttribute('data-value');
+    expect(before).toBe('online');
+    // The page's requests to Detour fail as if it had stopped.
+    const errorsBefore = pageErrors.length;
+    const refuse = '**/api/v1/**';
+    await page.route(refuse, (r) => r.abort('connectionrefused'));
+    await expect.poll(() => status.getAttribute('data-value'), { timeout: 10_000 }).toBe('unreachable');
+    expect(await status.textContent()).toContain('Detour unreachable');
+    expect(await status.textContent()).not.toContain('online');
+    await shot('overview-unreachable-1440x900');
+    // Detour answers again: the badge follows by itself.
+    await page.unroute(refuse);
+    await expect.poll(() => status.getAttribute('data-value'), { timeout: 15_000 }).toBe(before);
+    expect(await status.textContent()).toContain('online');
+    // Chromium logs each refused request; those were on purpose.
+    const during = pageErrors.splice(errorsBefore);
+    pageErrors.push(...during.filter((e) => !/ERR_CONNECTION_REFUSED/.test(e)));
   });
 
   test('the page logged no errors', () => {

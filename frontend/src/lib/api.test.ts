@@ -195,6 +195,17 @@ describe('createApi', () => {
     await a.stats(3);
     expect(f.calls.map((c) => c.url)).toEqual(['/api/v1/stats', '/api/v1/stats?wait=3']);
   });
+
+  it('reads a latency the server has not got as null, never 0 ms', async () => {
+    const dep = { requests: 2, errors: 2, errors_by_class: { server_error: 2 }, error_rate: 1 };
+    const f = fakeFetch(
+      json({ ...stats(1), deployments: { down: { ...dep, p50_ms: null, p95_ms: null }, old: dep, up: { ...dep, errors: 0, p50_ms: 0, p95_ms: 12 } } }),
+    );
+    const s = await createApi(f.fn).stats();
+    expect(s.deployments['down']).toMatchObject({ p50_ms: null, p95_ms: null });
+    expect(s.deployments['old']).toMatchObject({ p50_ms: null, p95_ms: null });
+    expect(s.deployments['up']).toMatchObject({ p50_ms: 0, p95_ms: 12 });
+  });
 });
 
 function stats(version: number): Stats {

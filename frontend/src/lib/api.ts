@@ -173,7 +173,12 @@ export function createApi(fetchFn: FetchFn) {
     async stats(wait?: number, signal?: AbortSignal): Promise<Stats> {
       const q = wait === undefined ? '' : `?wait=${wait}`;
       const s = await call<Stats>('GET', `/api/v1/stats${q}`, undefined, signal);
-      return { ...s, series: arr(s.series), deployments: obj(s.deployments) };
+      const deployments = Object.fromEntries(
+        // No latency figure is null, whether the server says null or
+        // leaves it out: never read as 0 ms.
+        Object.entries(obj(s.deployments)).map(([id, d]) => [id, { ...d, p50_ms: d.p50_ms ?? null, p95_ms: d.p95_ms ?? null }]),
+      );
+      return { ...s, series: arr(s.series), deployments };
     },
 
     cache: () => call<CacheInfo>('GET', '/api/v1/cache'),

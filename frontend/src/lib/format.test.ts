@@ -31,8 +31,22 @@ describe('formatUSD', () => {
     [-2, '-$2.00'],
     [-0.00001, '$0.00'],
     [Number.NaN, '—'],
+    // What the ledger's float arithmetic leaves is rounded to what a
+    // person reads: never "$0.00010400000000000001".
+    [0.00010400000000000001, '$0.0001'],
+    [0.1 + 0.2, '$0.30'],
+    [0.000104 * 3, '$0.0003'],
+    [0.0049, '$0.0049'],
+    [0.009999, '$0.01'],
+    [1234.5678, '$1,234.57'],
+    [19.999999999999996, '$20.00'],
   ])('%s → %s', (v, want) => {
     expect(formatUSD(v)).toBe(want);
+  });
+  it('never shows more than 4 decimals', () => {
+    for (let v = 0.00005; v < 2; v = v * 1.37 + 0.0000123) {
+      expect(formatUSD(v)).toMatch(/^\$[\d,]+\.\d{2,4}$/);
+    }
   });
 });
 
@@ -72,6 +86,9 @@ describe('formatMs', () => {
     [60_000, '1 m 00 s'],
     [125_000, '2 m 05 s'],
     [-1, '—'],
+    // No figure (a deployment that never answered) is not 0 ms.
+    [null, '—'],
+    [undefined, '—'],
   ])('%s → %s', (v, want) => {
     expect(formatMs(v)).toBe(want);
   });

@@ -8,7 +8,9 @@
 //                            |v| ≥ $1: 2 decimals, "," every 3 digits ($1,234.50)
 //   percent   formatPercent  a ratio 0..1 as percent, 1 decimal (0.25 → 25.0%)
 //   count     formatCount    a plain integer, no separators (1234)
-//   ms        formatMs       < 1 s: "812 ms"; < 60 s: "1.2 s"; else "2 m 05 s"
+//   ms        formatMs       < 1 s: "812 ms"; < 60 s: "1.2 s"; else "2 m 05 s";
+//                            null (no figure: e.g. a deployment that never
+//                            answered has no latency) "—", never "0 ms"
 //   countdown formatCountdown seconds left: "42 s", "3 m 05 s", "1 h 02 m"
 //   bytes     formatBytes    1024-based like the settings' MB: "0 B", "512 B",
 //                            "1.2 KB", "120.6 MB", "2.0 GB"
@@ -50,8 +52,8 @@ export function formatCount(n: number): string {
   return String(Math.round(n));
 }
 
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '—';
+export function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   const total = Math.round(ms / 1000);

@@ -1,7 +1,8 @@
 // Words and tones for states: deployments, keys, the gateway itself.
 
+import type { ApiError } from './api';
 import { formatClock, formatCountdown } from './format';
-import type { Deployment, GatewayStatus, KeyState } from './types';
+import type { Deployment, GatewayStatus, KeyState, LocalTier, Stats } from './types';
 
 export type Tone = 'ok' | 'warn' | 'bad' | 'info' | 'muted';
 
@@ -97,15 +98,96 @@ export function keyBadge(k: KeyState): Badge {
   }
 }
 
-export function statusBadge(status: GatewayStatus, reason?: string): Badge {
+/**
+ * The gateway's status in words. Offline, it says what the local tier
+ * can really do (localTier, from the server's check): it claims Ollama
+ * answers only when the check found it does.
+ */
+export function statusBadge(status: GatewayStatus, reason?: string, localTier?: LocalTier): Badge {
+  const detail = reason ? { detail: reason } : {};
   switch (status) {
     case 'online':
       return { label: 'online', tone: 'ok' };
     case 'offline':
-      return { label: 'offline — Ollama answering', tone: 'warn', ...(reason ? { detail: reason } : {}) };
+      return { ...offlineBadge(localTier), ...detail };
     case 'degraded':
-      return { label: 'degraded — config error', tone: 'bad', ...(reason ? { detail: reason } : {}) };
+      return { label: 'degraded — config error', tone: 'bad', ...detail };
     default:
-      return { label: String(status), tone: 'muted' };
+      return { label: String(status), tone: 'muted', ...detail };
   }
+}
+
+function offlineBadge(t: LocalTier | undefined): Badge {
+  switch (t?.state) {
+    case 'ready':
+      return { label: `offline — Ollama answering${t.model ? ` (model ${t.model})` : ''}`, tone: 'warn' };
+    case 'not_running':
+      return { label: 'offline — Ollama not running: every request fails', tone: 'bad' };
+    case 'failing':
+      return { label: 'offline — Ollama failing: every request fails', tone: 'bad' };
+    case 'no_model':
+      return { label: 'offline — no local model pulled', tone: 'bad' };
+    case 'disabled':
+      return { label: 'offline — no local tier', tone: 'bad' };
+    default:
+      // Nobody checked (an older Detour): say no more than "offline".
+      return { label: 'offline', tone: 'warn' };
+  }
+}
+
+/**
+ * What the Providers page says of the local tier while offline, after
+ * "Cloud providers are skipped;". localModel is the model the tier last
+ * picked (from /api/v1/deployments), for when the check names none.
+ */
+export function localTierText(t: LocalTier | undefined, localModel?: string): string {
+  switch (t?.state) {
+    case 'ready': {
+      const model = t.model || localModel;
+      return `the local Ollama tier answers${model ? ` with ${model}` : ''}.`;
+    }
+    case 'not_running':
+      return 'Ollama is not running, so every request fails.';
+    case 'failing':
+      return 'Ollama is failing, so every request fails.';
+    case 'no_model':
+      return 'Ollama has no model pulled to answer with, so every request fails.';
+    case 'disabled':
+      return 'there is no local tier (detour.offline is off), so every request fails.';
+    default:
+      return 'the local Ollama tier answers if Ollama runs with a model pulled.';
+  }
+}
+
+/**
+ * The gateway's state as the page knows it: its status while the live
+ * loop reaches it; "unreachable" while no answer comes back; "unknown"
+ * while it answers the stats with an error; null before the first answer.
+ */
+export type GatewayState = GatewayStatus | 'unreachable' | 'unknown';
+
+/** The live loop's view: its last stats and its last failure (null while Detour answers). */
+export interface LiveView {
+  stats: Stats | null;
+  error: Pick<ApiError, 'message' | 'status' | 'unreachable'> | null;
+}
+
+export function gatewayState(v: LiveView): GatewayState | null {
+  if (v.error) return v.error.unreachable ? 'unreachable' : 'unknown';
+  return v.stats?.status ?? null;
+}
+
+/**
+ * The gateway's badge. A failed poll wins over the last stats, which are
+ * out of date: the badge never keeps saying "online" while the page
+ * cannot reach Detour. Null before the first answer.
+ */
+export function gatewayBadge(v: LiveView): Badge | null {
+  const e = v.error;
+  if (e?.unreachable) {
+    return { label: 'Detour unreachable', tone: 'bad', detail: e.message === 'Detour is not reachable' ? 'is it running?' : e.message };
+  }
+  if (e) return { label: 'status unknown', tone: 'warn', detail: `Detour answered HTTP ${e.status}: ${e.message}` };
+  if (!v.stats) return null;
+  return statusBadge(v.stats.status, v.stats.status_reason, v.stats.local_tier);
 }

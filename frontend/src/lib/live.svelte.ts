@@ -2,10 +2,15 @@
 // long-poll loop, whether Detour is reachable, and a generation counter
 // that moves whenever something changed, so each page reloads its data.
 
-import { api, pollStats, type ApiError } from './api';
+import { api, pollStats, type Api, type ApiError, type PollOptions } from './api';
 import type { Stats } from './types';
 
-class Live {
+/** What start polls and how; tests pass a fake API and instant sleeps. */
+export interface LiveOptions extends Pick<PollOptions, 'backoffMs' | 'sleep' | 'minIntervalMs'> {
+  api?: Pick<Api, 'stats'>;
+}
+
+export class Live {
   stats = $state<Stats | null>(null);
   /** The last failure of the loop; null while Detour answers. */
   error = $state<ApiError | null>(null);
@@ -16,10 +21,16 @@ class Live {
   /** The clock, ticking each second, for countdowns. */
   now = $state(Date.now());
 
-  /** Starts the loop and the clock; returns the stop function. */
-  start(): () => void {
+  /**
+   * Starts the loop and the clock; returns the stop function. A failed
+   * poll sets error at once (the badge then says Detour is unreachable
+   * instead of the last status), and the next answer clears it.
+   */
+  start(o: LiveOptions = {}): () => void {
     const ctl = new AbortController();
-    void pollStats(api, {
+    const { api: source = api, ...poll } = o;
+    void pollStats(source, {
+      ...poll,
       signal: ctl.signal,
       onStats: (s, changed) => {
         this.stats = s;

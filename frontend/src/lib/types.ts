@@ -195,8 +195,25 @@ export interface DeploymentStats {
   errors: number;
   errors_by_class: Record<string, number>;
   error_rate: number;
-  p50_ms: number;
-  p95_ms: number;
+  /** Latency of the recent answers; null until the deployment first answered. */
+  p50_ms: number | null;
+  p95_ms: number | null;
+}
+
+/**
+ * What the local tier (a local Ollama) can do, as a check found it:
+ * ready (it answers), not_running, failing (errors, or no answer in
+ * time), no_model (nothing to answer with), disabled (detour.offline is
+ * off), unknown (nobody checked).
+ */
+export type LocalTierStateName = 'ready' | 'not_running' | 'failing' | 'no_model' | 'disabled' | 'unknown';
+
+export interface LocalTier {
+  state: LocalTierStateName;
+  /** The model that answers (ready), or the configured one missing (no_model). */
+  model?: string;
+  /** What is wrong and how to put it right. */
+  message?: string;
 }
 
 export interface CacheStats {
@@ -217,6 +234,8 @@ export interface Stats {
   endpoint: string;
   status: GatewayStatus;
   status_reason?: string;
+  /** Set while offline: whether the local tier answers. */
+  local_tier?: LocalTier;
   requests_per_minute: number;
   requests_total: number;
   errors_total: number;
