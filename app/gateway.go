@@ -393,6 +393,10 @@ func (g *Gateway) buildRouter(cfg *config.Config, prev *router.Router) (*router.
 		MaxFallbacks:     cfg.Router.MaxFallbacks,
 		Timeout:          cfg.Router.Timeout,
 		Aliases:          cfg.Router.Aliases,
+		MaxCooldownWait:  cfg.Detour.MaxCooldownWait,
+	}
+	if settings.MaxCooldownWait == 0 {
+		settings.MaxCooldownWait = -1 // the config's 0 is "never wait"; the router's 0 its default
 	}
 	settings.Fallbacks = fallbackTable(cfg.Router.Fallbacks)
 	settings.ContextWindowFallbacks = fallbackTable(cfg.Router.ContextWindowFallbacks)

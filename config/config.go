@@ -46,6 +46,8 @@ const (
 	DefaultTimeout = 600 * time.Second
 	// DefaultListen is detour.listen when unset: loopback only.
 	DefaultListen = "127.0.0.1:4000"
+	// DefaultMaxCooldownWait is detour.max_cooldown_wait when unset.
+	DefaultMaxCooldownWait = 3 * time.Second
 	// DefaultMaxBodyBytes is detour.max_body_bytes when unset: 32 MiB.
 	DefaultMaxBodyBytes int64 = 32 << 20
 	// DefaultCacheTTL is detour.cache.ttl when unset: 24 hours.
@@ -334,6 +336,10 @@ type Detour struct {
 	// MaxBodyBytes is the largest request body accepted, in bytes; default
 	// 32 MiB.
 	MaxBodyBytes int64
+	// MaxCooldownWait is detour.max_cooldown_wait: the longest a request
+	// with no fallback and no local tier waits for a cooling deployment
+	// to return; default 3 s. 0 means never wait.
+	MaxCooldownWait time.Duration
 	// Cache is detour.cache, the response cache.
 	Cache Cache
 	// Offline is detour.offline, the local Ollama tier.

@@ -140,7 +140,7 @@ func TestParseExample(t *testing.T) {
 	}
 	withMaster := defaultServer
 	withMaster.Auth, withMaster.MasterKey = true, MasterKey{Literal: "sk-whatever"}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: withMaster}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, MaxCooldownWait: DefaultMaxCooldownWait, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: withMaster}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	if cfg.Path != "" {
@@ -167,7 +167,7 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Router, want) {
 		t.Errorf("Router = %+v, want %+v", cfg.Router, want)
 	}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: defaultServer}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, MaxCooldownWait: 3 * time.Second, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: defaultServer}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	d := cfg.Models[0]
@@ -309,6 +309,7 @@ func TestParseInvalid(t *testing.T) {
 		{"listen without port", head + "detour: {listen: localhost}\n", 5, "detour.listen", "host:port"},
 		{"listen bad port", head + "detour: {listen: \"127.0.0.1:99999\"}\n", 5, "detour.listen", "port must be"},
 		{"max_body_bytes zero", head + "detour: {max_body_bytes: 0}\n", 5, "detour.max_body_bytes", "bytes ≥ 1"},
+		{"max_cooldown_wait negative", head + "detour: {max_cooldown_wait: -1}\n", 5, "detour.max_cooldown_wait", "seconds ≥ 0"},
 		{"detour a string", head + "detour: yes\n", 5, "detour", "must be a mapping"},
 		{"duplicate explicit id", "model_list:\n  - model_name: a\n    litellm_params: {model: gpt-4o}\n    model_info: {id: x}\n  - model_name: b\n    litellm_params: {model: gpt-4o}\n    model_info: {id: x}\n", 7, "model_list[1].model_info.id", `id "x" is already used by model_list[0] (line 2)`},
 		{"top level list", "- a\n- b\n", 1, "", "must be a mapping of sections"},
@@ -723,7 +724,7 @@ func TestDefaultYAML(t *testing.T) {
 		cfg.Router.MaxFallbacks != DefaultMaxFallbacks || cfg.Router.RoutingStrategy != DefaultRoutingStrategy {
 		t.Errorf("DefaultYAML router settings differ from the defaults: %+v", cfg.Router)
 	}
-	if want := (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: defaultServer}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, MaxCooldownWait: DefaultMaxCooldownWait, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: defaultServer}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v", cfg.Detour)
 	}
 }
@@ -976,5 +977,21 @@ func TestOfflineSection(t *testing.T) {
 				t.Errorf("err = %v, want a problem with %s on line 5", err, tt.key)
 			}
 		})
+	}
+}
+
+func TestMaxCooldownWait(t *testing.T) {
+	for _, tt := range []struct {
+		yaml string
+		want time.Duration
+	}{
+		{"", DefaultMaxCooldownWait},
+		{"detour: {max_cooldown_wait: 0.5}\n", 500 * time.Millisecond},
+		{"detour: {max_cooldown_wait: 0}\n", 0},
+	} {
+		cfg, _, err := Parse([]byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\n" + tt.yaml))
+		if err != nil || cfg.Detour.MaxCooldownWait != tt.want {
+			t.Errorf("%q: MaxCooldownWait = %v (%v), want %v", tt.yaml, cfg.Detour.MaxCooldownWait, err, tt.want)
+		}
 	}
 }

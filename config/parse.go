@@ -1090,7 +1090,7 @@ func (p *parser) unknownGroup(g string) string {
 
 // detour reads the detour: section.
 func (p *parser) detour(n *yaml.Node) Detour {
-	d := Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, Server: Server{
+	d := Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, MaxCooldownWait: DefaultMaxCooldownWait, Server: Server{
 		BodyTimeout: DefaultBodyTimeout, WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout,
 		MaxHeaderBytes: DefaultMaxHeaderBytes, MaxInflightBytes: DefaultMaxInflightBytes,
 		MaxRequests: DefaultMaxRequests, MaxStreams: DefaultMaxStreams},
@@ -1120,6 +1120,11 @@ func (p *parser) detour(n *yaml.Node) Detour {
 		"max_body_bytes": func(v *yaml.Node, key string) {
 			if n, ok := p.whole(v, key, 1, math.MaxInt64, "a whole number of bytes ≥ 1"); ok {
 				d.MaxBodyBytes = n
+			}
+		},
+		"max_cooldown_wait": func(v *yaml.Node, key string) {
+			if t, ok := p.seconds(v, key, true); ok {
+				d.MaxCooldownWait = t
 			}
 		},
 		"cache":          func(v *yaml.Node, key string) { p.cache(v, key, &d.Cache) },
