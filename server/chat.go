@@ -314,10 +314,13 @@ func (s *Server) logExchange(ex *exchange) {
 		level = slog.LevelWarn
 	}
 	s.opts.Logger.LogAttrs(context.Background(), level, "request", attrs...)
-	if ex.group == "" || s.opts.RequestLog == nil && s.opts.Stats == nil {
+	if ex.group == "" || s.opts.RequestLog == nil && s.opts.Stats == nil && s.opts.Observe == nil {
 		return
 	}
 	rec := s.record(ex)
+	if s.opts.Observe != nil {
+		s.opts.Observe(rec)
+	}
 	if s.opts.RequestLog != nil {
 		s.opts.RequestLog.Add(rec)
 	}

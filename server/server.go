@@ -26,6 +26,7 @@ import (
 	"github.com/detour-gateway/detour/redact"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/spend"
+	"github.com/detour-gateway/detour/requestlog"
 	"github.com/detour-gateway/detour/stats"
 )
 
@@ -72,6 +73,10 @@ type Options struct {
 	// are kept: previous_response_id and GET /v1/responses/{id} find
 	// nothing.
 	Responses ResponseStore
+	// Observe, if set, is given the record of every model request once it
+	// is answered (the request log's record, prompt or not), for metrics,
+	// alerts and traces. It must not block.
+	Observe func(requestlog.Record)
 	// Stats keeps the dashboard's live numbers for /api/v1/stats. Nil
 	// means none are kept and the endpoint is not served.
 	Stats *stats.Recorder
