@@ -24,9 +24,9 @@ import (
 
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/redact"
+	"github.com/detour-gateway/detour/requestlog"
 	"github.com/detour-gateway/detour/router"
 	"github.com/detour-gateway/detour/spend"
-	"github.com/detour-gateway/detour/requestlog"
 	"github.com/detour-gateway/detour/stats"
 )
 
