@@ -89,10 +89,10 @@ type Message struct {
 	Extra Extra `json:"-"`
 }
 
-// TextContent encodes s as a message's content.
+// TextContent encodes s as a message's content: a JSON string, as
+// json.Marshal writes it.
 func TextContent(s string) json.RawMessage {
-	b, _ := json.Marshal(s) // a string always encodes
-	return b
+	return appendString(make([]byte, 0, len(s)+len(s)/16+2), s)
 }
 
 // Text returns the message's text: the content string, or the text parts of

@@ -86,9 +86,10 @@ func (r *EmbeddingRequest) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainEmbeddingRequest)(r), &r.Extra, embeddingRequestFields)
 }
 
-// MarshalJSON encodes an EmbeddingRequest with the members kept in Extra.
+// MarshalJSON encodes an EmbeddingRequest with the members kept in Extra,
+// as json.Marshal would write it.
 func (r EmbeddingRequest) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainEmbeddingRequest(r), r.Extra, embeddingRequestFields)
+	return finish(&r, 128+len(r.Input), encodeEmbeddingRequest)
 }
 
 // UnmarshalJSON decodes an EmbeddingResponse, keeping unknown members in Extra.
@@ -96,7 +97,12 @@ func (r *EmbeddingResponse) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainEmbeddingResponse)(r), &r.Extra, embeddingResponseFields)
 }
 
-// MarshalJSON encodes an EmbeddingResponse with the members kept in Extra.
+// MarshalJSON encodes an EmbeddingResponse with the members kept in
+// Extra, as json.Marshal would write it.
 func (r EmbeddingResponse) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainEmbeddingResponse(r), r.Extra, embeddingResponseFields)
+	size := 128
+	for _, d := range r.Data {
+		size += 48 + 12*len(d.Embedding)
+	}
+	return finish(&r, size, encodeEmbeddingResponse)
 }

@@ -1,11 +1,9 @@
 package chat
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
-	"slices"
 	"strings"
 )
 
@@ -70,37 +68,4 @@ func decodeWithExtra(data []byte, v any, known fieldSet) (Extra, error) {
 		}
 	}
 	return extra, nil
-}
-
-// encodeWithExtra encodes v (a struct without custom JSON methods) and
-// appends extra's members, in sorted order so output is deterministic.
-// Members v models win over extras of the same name.
-func encodeWithExtra(v any, extra Extra, known fieldSet) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil || len(extra) == 0 {
-		return b, err
-	}
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
-		if _, modelled := known[k]; !modelled {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var buf bytes.Buffer
-	buf.Grow(len(b) + 64*len(keys))
-	buf.Write(b[:len(b)-1]) // drop '}'
-	empty := len(b) == 2
-	for _, k := range keys {
-		if !empty {
-			buf.WriteByte(',')
-		}
-		empty = false
-		kb, _ := json.Marshal(k)
-		buf.Write(kb)
-		buf.WriteByte(':')
-		buf.Write(extra[k])
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
 }

@@ -1,7 +1,8 @@
 package chat
 
-// JSON methods of the types that keep unknown members in Extra. Each
-// delegates to its plain twin; see extra.go.
+// JSON methods of the types that keep unknown members in Extra. Decoding
+// delegates to the type's plain twin (see extra.go); encoding is done by
+// the type's own encoder (see encode.go).
 
 func setExtra(data []byte, plain any, extra *Extra, known fieldSet) error {
 	e, err := decodeWithExtra(data, plain, known)
@@ -17,9 +18,10 @@ func (r *Request) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainRequest)(r), &r.Extra, requestFields)
 }
 
-// MarshalJSON encodes a Request with the members kept in Extra.
+// MarshalJSON encodes a Request with the members kept in Extra, as json.Marshal
+// would write it.
 func (r Request) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainRequest(r), r.Extra, requestFields)
+	return finish(&r, requestSize(&r), encodeRequest)
 }
 
 // UnmarshalJSON decodes a StreamOptions, keeping unknown members in Extra.
@@ -27,9 +29,10 @@ func (s *StreamOptions) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainStreamOptions)(s), &s.Extra, streamOptionsFields)
 }
 
-// MarshalJSON encodes a StreamOptions with the members kept in Extra.
+// MarshalJSON encodes a StreamOptions with the members kept in Extra, as json.Marshal
+// would write it.
 func (s StreamOptions) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainStreamOptions(s), s.Extra, streamOptionsFields)
+	return finish(&s, 128, encodeStreamOptions)
 }
 
 // UnmarshalJSON decodes a Message, keeping unknown members in Extra.
@@ -37,9 +40,10 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainMessage)(m), &m.Extra, messageFields)
 }
 
-// MarshalJSON encodes a Message with the members kept in Extra.
+// MarshalJSON encodes a Message with the members kept in Extra, as json.Marshal
+// would write it.
 func (m Message) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainMessage(m), m.Extra, messageFields)
+	return finish(&m, messageSize(&m), encodeMessage)
 }
 
 // UnmarshalJSON decodes a Tool, keeping unknown members in Extra.
@@ -47,9 +51,10 @@ func (t *Tool) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainTool)(t), &t.Extra, toolFields)
 }
 
-// MarshalJSON encodes a Tool with the members kept in Extra.
+// MarshalJSON encodes a Tool with the members kept in Extra, as json.Marshal
+// would write it.
 func (t Tool) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainTool(t), t.Extra, toolFields)
+	return finish(&t, 128, encodeTool)
 }
 
 // UnmarshalJSON decodes a FunctionDef, keeping unknown members in Extra.
@@ -57,9 +62,10 @@ func (f *FunctionDef) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainFunctionDef)(f), &f.Extra, functionDefFields)
 }
 
-// MarshalJSON encodes a FunctionDef with the members kept in Extra.
+// MarshalJSON encodes a FunctionDef with the members kept in Extra, as json.Marshal
+// would write it.
 func (f FunctionDef) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainFunctionDef(f), f.Extra, functionDefFields)
+	return finish(&f, 128, encodeFunctionDef)
 }
 
 // UnmarshalJSON decodes a ToolCall, keeping unknown members in Extra.
@@ -67,9 +73,10 @@ func (t *ToolCall) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainToolCall)(t), &t.Extra, toolCallFields)
 }
 
-// MarshalJSON encodes a ToolCall with the members kept in Extra.
+// MarshalJSON encodes a ToolCall with the members kept in Extra, as json.Marshal
+// would write it.
 func (t ToolCall) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainToolCall(t), t.Extra, toolCallFields)
+	return finish(&t, 128, encodeToolCall)
 }
 
 // UnmarshalJSON decodes a FunctionCall, keeping unknown members in Extra.
@@ -77,9 +84,10 @@ func (f *FunctionCall) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainFunctionCall)(f), &f.Extra, functionCallFields)
 }
 
-// MarshalJSON encodes a FunctionCall with the members kept in Extra.
+// MarshalJSON encodes a FunctionCall with the members kept in Extra, as json.Marshal
+// would write it.
 func (f FunctionCall) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainFunctionCall(f), f.Extra, functionCallFields)
+	return finish(&f, 128, encodeFunctionCall)
 }
 
 // UnmarshalJSON decodes a Response, keeping unknown members in Extra.
@@ -87,9 +95,10 @@ func (r *Response) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainResponse)(r), &r.Extra, responseFields)
 }
 
-// MarshalJSON encodes a Response with the members kept in Extra.
+// MarshalJSON encodes a Response with the members kept in Extra, as json.Marshal
+// would write it.
 func (r Response) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainResponse(r), r.Extra, responseFields)
+	return finish(&r, responseSize(&r), encodeResponse)
 }
 
 // UnmarshalJSON decodes a Choice, keeping unknown members in Extra.
@@ -97,9 +106,10 @@ func (c *Choice) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainChoice)(c), &c.Extra, choiceFields)
 }
 
-// MarshalJSON encodes a Choice with the members kept in Extra.
+// MarshalJSON encodes a Choice with the members kept in Extra, as json.Marshal
+// would write it.
 func (c Choice) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainChoice(c), c.Extra, choiceFields)
+	return finish(&c, 128, encodeChoice)
 }
 
 // UnmarshalJSON decodes a Chunk, keeping unknown members in Extra.
@@ -107,9 +117,10 @@ func (c *Chunk) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainChunk)(c), &c.Extra, chunkFields)
 }
 
-// MarshalJSON encodes a Chunk with the members kept in Extra.
+// MarshalJSON encodes a Chunk with the members kept in Extra, as json.Marshal
+// would write it.
 func (c Chunk) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainChunk(c), c.Extra, chunkFields)
+	return finish(&c, 128, encodeChunk)
 }
 
 // UnmarshalJSON decodes a ChunkChoice, keeping unknown members in Extra.
@@ -117,9 +128,10 @@ func (c *ChunkChoice) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainChunkChoice)(c), &c.Extra, chunkChoiceFields)
 }
 
-// MarshalJSON encodes a ChunkChoice with the members kept in Extra.
+// MarshalJSON encodes a ChunkChoice with the members kept in Extra, as json.Marshal
+// would write it.
 func (c ChunkChoice) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainChunkChoice(c), c.Extra, chunkChoiceFields)
+	return finish(&c, 128, encodeChunkChoice)
 }
 
 // UnmarshalJSON decodes a Delta, keeping unknown members in Extra.
@@ -127,9 +139,10 @@ func (d *Delta) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainDelta)(d), &d.Extra, deltaFields)
 }
 
-// MarshalJSON encodes a Delta with the members kept in Extra.
+// MarshalJSON encodes a Delta with the members kept in Extra, as json.Marshal
+// would write it.
 func (d Delta) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainDelta(d), d.Extra, deltaFields)
+	return finish(&d, 128, encodeDelta)
 }
 
 // UnmarshalJSON decodes a Usage, keeping unknown members in Extra.
@@ -137,9 +150,10 @@ func (u *Usage) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainUsage)(u), &u.Extra, usageFields)
 }
 
-// MarshalJSON encodes a Usage with the members kept in Extra.
+// MarshalJSON encodes a Usage with the members kept in Extra, as json.Marshal
+// would write it.
 func (u Usage) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainUsage(u), u.Extra, usageFields)
+	return finish(&u, 128, encodeUsage)
 }
 
 // UnmarshalJSON decodes a PromptTokensDetails, keeping unknown members in Extra.
@@ -147,9 +161,10 @@ func (p *PromptTokensDetails) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainPromptTokensDetails)(p), &p.Extra, promptTokensDetailsFields)
 }
 
-// MarshalJSON encodes a PromptTokensDetails with the members kept in Extra.
+// MarshalJSON encodes a PromptTokensDetails with the members kept in Extra, as json.Marshal
+// would write it.
 func (p PromptTokensDetails) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainPromptTokensDetails(p), p.Extra, promptTokensDetailsFields)
+	return finish(&p, 128, encodePromptTokensDetails)
 }
 
 // UnmarshalJSON decodes a CompletionTokensDetails, keeping unknown members in Extra.
@@ -157,7 +172,8 @@ func (c *CompletionTokensDetails) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainCompletionTokensDetails)(c), &c.Extra, completionTokensDetailsFields)
 }
 
-// MarshalJSON encodes a CompletionTokensDetails with the members kept in Extra.
+// MarshalJSON encodes a CompletionTokensDetails with the members kept in Extra, as json.Marshal
+// would write it.
 func (c CompletionTokensDetails) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainCompletionTokensDetails(c), c.Extra, completionTokensDetailsFields)
+	return finish(&c, 128, encodeCompletionTokensDetails)
 }

@@ -32,9 +32,17 @@ func (p *Part) UnmarshalJSON(data []byte) error {
 	return setExtra(data, (*plainPart)(p), &p.Extra, partFields)
 }
 
-// MarshalJSON encodes a Part with the members kept in Extra.
+// MarshalJSON encodes a Part with the members kept in Extra, as
+// json.Marshal would write it.
 func (p Part) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(plainPart(p), p.Extra, partFields)
+	return finish(&p, partsSize([]Part{p}), encodePart)
+}
+
+// MarshalParts encodes parts as a JSON array, as json.Marshal(parts)
+// would, without encoding/json's second pass over the text: the content of
+// a message built from parts.
+func MarshalParts(parts []Part) (json.RawMessage, error) {
+	return finish(&parts, partsSize(parts), func(e *encoder, parts *[]Part) { array(e, *parts, encodePart) })
 }
 
 // Parts returns the message's content as parts: a string content is one

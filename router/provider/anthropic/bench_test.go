@@ -57,6 +57,21 @@ func BenchmarkTranslate100KB(b *testing.B) {
 			}
 		}
 	})
+	b.Run("request+MarshalJSON", func(b *testing.B) {
+		// The same, the canonical JSON taken from MarshalJSON itself, as
+		// an adapter can: its output is what json.Marshal gives, which
+		// checks and compacts it once more.
+		b.SetBytes(int64(len(body)))
+		for range b.N {
+			req, err := anthropic.DecodeRequest(body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := req.MarshalJSON(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	resp := &chat.Response{ID: "chatcmpl-1", Model: "gpt-4.1", Choices: []chat.Choice{{Message: chat.Message{Role: "assistant",
 		Content: chat.TextContent(strings.Repeat("word ", 2000))}, FinishReason: "stop"}},
 		Usage: &chat.Usage{PromptTokens: 25000, CompletionTokens: 2000, TotalTokens: 27000}}

@@ -175,15 +175,15 @@ type (
 	// content, a content document's source.
 	inContent struct {
 		Kind   contentKind
-		Text   string    // for contentString
-		Blocks []inBlock // for contentArray
+		Text   jsonString // for contentString
+		Blocks []inBlock  // for contentArray
 	}
 
 	// inBlock is a content block; each type sets its own members.
 	inBlock struct {
 		IsObject    bool // false for an element that is no object
 		Type        string
-		Text        string
+		Text        jsonString
 		Source      *inSource
 		ID          string
 		Name        string
@@ -529,10 +529,10 @@ func (d *inboundDecoder) system(c *inContent) ([]chat.Message, *RequestError) {
 	case contentAbsent:
 		return nil, nil
 	case contentString:
-		if c.Text == "" {
+		if c.Text.empty() {
 			return nil, nil
 		}
-		return []chat.Message{{Role: "system", Content: chat.TextContent(c.Text)}}, nil
+		return []chat.Message{{Role: "system", Content: c.Text.content()}}, nil
 	}
 	blocks, rerr := blocksOf(c, nil, "system")
 	if rerr != nil {
@@ -545,8 +545,8 @@ func (d *inboundDecoder) system(c *inContent) ([]chat.Message, *RequestError) {
 			at := paramPath{name: "system", index: j}
 			return nil, invalidParam(at.member(".type"), "the system prompt takes only text blocks, not %q", b.Type)
 		}
-		if b.Text != "" {
-			out = append(out, chat.Message{Role: "system", Content: chat.TextContent(b.Text)})
+		if !b.Text.empty() {
+			out = append(out, chat.Message{Role: "system", Content: b.Text.content()})
 		}
 	}
 	return out, nil
@@ -619,7 +619,7 @@ func (d *inboundDecoder) message(out []chat.Message, m *inMessage, at *paramPath
 	case contentAbsent:
 		return nil, invalidParam(at.member(".content"), "field required")
 	case contentString:
-		return append(out, chat.Message{Role: m.Role, Content: chat.TextContent(m.Content.Text)}), nil
+		return append(out, chat.Message{Role: m.Role, Content: m.Content.Text.content()}), nil
 	}
 	blocks, rerr := blocksOf(&m.Content, at, ".content")
 	if rerr != nil {
@@ -639,6 +639,10 @@ func (d *inboundDecoder) message(out []chat.Message, m *inMessage, at *paramPath
 // appended to out: its tool results first, as tool messages, then the rest
 // as one user message.
 func (d *inboundDecoder) user(out []chat.Message, blocks []inBlock, msg *paramPath) ([]chat.Message, *RequestError) {
+	if len(blocks) == 1 && blocks[0].Type == "text" {
+		// What the loop below makes of it, without decoding the text.
+		return append(out, chat.Message{Role: "user", Content: blocks[0].Text.content()}), nil
+	}
 	var moved, parts []chat.Part
 	results := 0
 	for j := range blocks {
@@ -681,14 +685,19 @@ func (d *inboundDecoder) toolResult(b *inBlock, at *paramPath) (chat.Message, []
 	case contentAbsent:
 	case contentString:
 		if !b.IsError {
-			msg.Content = chat.TextContent(b.Content.Text) // what contentOfParts makes of the one text
+			msg.Content = b.Content.Text.content() // what contentOfParts makes of the one text
 			return msg, nil, nil
 		}
-		texts = append(texts, chat.Part{Type: "text", Text: b.Content.Text})
+		texts = append(texts, chat.Part{Type: "text", Text: b.Content.Text.String()})
 	default:
 		blocks, rerr := blocksOf(&b.Content, at, ".content")
 		if rerr != nil {
 			return msg, nil, rerr
+		}
+		if !b.IsError && len(blocks) == 1 && blocks[0].Type == "text" {
+			// What the loop below makes of it, without decoding the text.
+			msg.Content = blocks[0].Text.content()
+			return msg, nil, nil
 		}
 		var ps []chat.Part
 		for k := range blocks {
@@ -733,10 +742,10 @@ func (d *inboundDecoder) toolResult(b *inBlock, at *paramPath) (chat.Message, []
 func (d *inboundDecoder) appendParts(out []chat.Part, b *inBlock, at *paramPath) ([]chat.Part, *RequestError) {
 	switch b.Type {
 	case "text":
-		if b.Text == "" {
+		if b.Text.empty() {
 			return out, nil // Anthropic refuses empty text blocks; nothing is lost
 		}
-		return append(out, chat.Part{Type: "text", Text: b.Text}), nil
+		return append(out, chat.Part{Type: "text", Text: b.Text.String()}), nil
 	case "image":
 		return d.image(out, b.Source, at)
 	case "document":
@@ -821,10 +830,10 @@ func (d *inboundDecoder) document(out []chat.Part, b *inBlock, at *paramPath) ([
 // the document at, into parts appended to out.
 func (d *inboundDecoder) documentContent(out []chat.Part, c *inContent, at *paramPath) ([]chat.Part, *RequestError) {
 	if c.Kind == contentString {
-		if c.Text == "" {
+		if c.Text.empty() {
 			return out, nil
 		}
-		return append(out, chat.Part{Type: "text", Text: c.Text}), nil
+		return append(out, chat.Part{Type: "text", Text: c.Text.String()}), nil
 	}
 	blocks, rerr := blocksOf(c, at, ".source.content")
 	if rerr != nil {
@@ -835,8 +844,8 @@ func (d *inboundDecoder) documentContent(out []chat.Part, c *inContent, at *para
 		innerAt := paramPath{up: at, name: ".source.content", index: j}
 		switch inner.Type {
 		case "text":
-			if inner.Text != "" {
-				out = append(out, chat.Part{Type: "text", Text: inner.Text})
+			if !inner.Text.empty() {
+				out = append(out, chat.Part{Type: "text", Text: inner.Text.String()})
 			}
 		case "image":
 			// Not by appendParts: a path built in a recursion would
@@ -855,15 +864,15 @@ func (d *inboundDecoder) documentContent(out []chat.Part, c *inContent, at *para
 // message.
 func (d *inboundDecoder) assistant(blocks []inBlock, msg *paramPath) (chat.Message, *RequestError) {
 	out := chat.Message{Role: "assistant"}
-	var texts []chat.Part
+	var texts []jsonString
 	var thoughts []string
 	for j := range blocks {
 		b := &blocks[j]
 		at := paramPath{up: msg, name: ".content", index: j}
 		switch b.Type {
 		case "text":
-			if b.Text != "" {
-				texts = append(texts, chat.Part{Type: "text", Text: b.Text})
+			if !b.Text.empty() {
+				texts = append(texts, b.Text)
 			}
 		case "thinking":
 			if b.Thinking != "" {
@@ -887,8 +896,14 @@ func (d *inboundDecoder) assistant(blocks []inBlock, msg *paramPath) (chat.Messa
 	switch {
 	case len(texts) == 0 && len(out.ToolCalls) > 0:
 		out.Content = json.RawMessage("null")
+	case len(texts) == 1:
+		out.Content = texts[0].content() // what contentOfParts makes of the one text
 	default:
-		out.Content = contentOfParts(texts)
+		parts := make([]chat.Part, len(texts))
+		for i, t := range texts {
+			parts[i] = chat.Part{Type: "text", Text: t.String()}
+		}
+		out.Content = contentOfParts(parts)
 	}
 	return out, nil
 }
@@ -929,7 +944,7 @@ func contentOfParts(parts []chat.Part) json.RawMessage {
 	case len(parts) == 1 && parts[0].Type == "text":
 		return chat.TextContent(parts[0].Text)
 	}
-	b, err := json.Marshal(parts)
+	b, err := chat.MarshalParts(parts)
 	if err != nil {
 		return chat.TextContent("") // parts are built here from strings: they encode
 	}
@@ -1097,7 +1112,7 @@ func (r *jsonReader) readMessage(m *inMessage) {
 func (r *jsonReader) readContent(c *inContent) {
 	switch r.peek() {
 	case '"':
-		*c = inContent{Kind: contentString, Text: r.str()}
+		*c = inContent{Kind: contentString, Text: r.jsonStr()}
 	case '[':
 		*c = inContent{Kind: contentArray, Blocks: r.readBlocks()}
 	case 'n':
@@ -1134,7 +1149,7 @@ func (r *jsonReader) readBlock(b *inBlock) {
 				b.bad = b.typeBad
 			}
 		case "text":
-			r.readString(&b.Text, &b.bad, "text")
+			r.readJSONString(&b.Text, &b.bad, "text")
 		case "source":
 			readPointer(r, &b.Source, func(s *inSource) { r.readSource(s, &b.bad) })
 		case "id":
@@ -1281,6 +1296,19 @@ func (r *jsonReader) readString(dst *string, bad **typeError, field string) {
 	switch c := r.peek(); c {
 	case '"':
 		*dst = r.str()
+	case 'n':
+		r.skip()
+	default:
+		noteTypeError(bad, field, "a string", jsonKind(c))
+		r.skip()
+	}
+}
+
+// readJSONString reads a string member, leaving it undecoded.
+func (r *jsonReader) readJSONString(dst *jsonString, bad **typeError, field string) {
+	switch c := r.peek(); c {
+	case '"':
+		*dst = r.jsonStr()
 	case 'n':
 		r.skip()
 	default:
@@ -1525,7 +1553,7 @@ func (r *jsonReader) field(names []string) string {
 		r.fail()
 		return ""
 	}
-	name, plain := r.stringBody()
+	name, plain, _ := r.stringBody()
 	if r.peek() != ':' {
 		r.fail()
 		return ""
@@ -1660,11 +1688,59 @@ func skipDigits(d []byte, i int) int {
 // str reads the string that comes next and returns it, decoded as
 // encoding/json decodes strings.
 func (r *jsonReader) str() string {
-	body, plain := r.stringBody()
+	body, plain, _ := r.stringBody()
 	if plain {
 		return string(body)
 	}
 	return unquote(body)
+}
+
+// jsonStr reads the string that comes next and returns it undecoded.
+func (r *jsonReader) jsonStr() jsonString {
+	start := r.pos
+	_, plain, exact := r.stringBody()
+	if r.failed {
+		return jsonString{}
+	}
+	return jsonString{raw: r.data[start:r.pos:r.pos], plain: plain, exact: exact}
+}
+
+// jsonString is a string of the body, read but not decoded: most texts of
+// a request go into the canonical one as the JSON strings they came as
+// (content), never decoded, nor escaped anew; the few that are needed as
+// Go strings are decoded then (String).
+type jsonString struct {
+	raw   []byte // the JSON text, quotes included; nil for a string absent or null
+	plain bool   // the bytes between the quotes are the value as they are
+	exact bool   // raw means the same to any JSON reader as to encoding/json (see stringBody)
+}
+
+// String returns the string's value, decoded as encoding/json decodes
+// strings.
+func (s jsonString) String() string {
+	if len(s.raw) < 2 {
+		return ""
+	}
+	body := s.raw[1 : len(s.raw)-1]
+	if s.plain {
+		return string(body)
+	}
+	return unquote(body)
+}
+
+// empty reports whether the string is "" (or absent): every escape and
+// every byte stands for at least one character.
+func (s jsonString) empty() bool { return len(s.raw) <= 2 }
+
+// content returns the string as a canonical message's content: the JSON
+// text as the client sent it when it means the same to every reader, else
+// the value encoded anew (chat.TextContent), which is what it means to
+// encoding/json. The text shares its bytes with the body, as Native does.
+func (s jsonString) content() json.RawMessage {
+	if s.exact && len(s.raw) >= 2 {
+		return s.raw
+	}
+	return chat.TextContent(s.String())
 }
 
 // plainByte marks the bytes a JSON string holds as they are: ASCII, but
@@ -1678,11 +1754,15 @@ var plainByte = func() (plain [256]bool) {
 
 // stringBody reads the string that comes next and returns the bytes
 // between its quotes; plain reports that they are its value as they are,
-// without escapes, and UTF-8 throughout.
-func (r *jsonReader) stringBody() (body []byte, plain bool) {
+// without escapes, and UTF-8 throughout. exact reports that the string
+// means the same to every JSON reader as to encoding/json: it is UTF-8
+// throughout and has no \u escape of half a surrogate pair without the
+// other half, both of which encoding/json reads as U+FFFD and other readers
+// may refuse or keep.
+func (r *jsonReader) stringBody() (body []byte, plain, exact bool) {
 	d := r.data
 	start := r.pos + 1 // past the quote
-	plain = true
+	plain, exact = true, true
 	for i := start; i < len(d); {
 		c := d[i]
 		switch {
@@ -1690,28 +1770,38 @@ func (r *jsonReader) stringBody() (body []byte, plain bool) {
 			i++
 		case c == '"':
 			r.pos = i + 1
-			return d[start:i], plain
+			return d[start:i], plain, exact
 		case c == '\\':
 			n := escapeLen(d[i:])
 			if n == 0 {
 				r.fail()
-				return nil, false
+				return nil, false, false
+			}
+			if n == 6 && exact {
+				if ch := hex4(d[i+2:]); utf16.IsSurrogate(ch) {
+					if ch < 0xDC00 && escapeLen(d[i+6:]) == 6 && d[i+7] == 'u' {
+						if low := hex4(d[i+8:]); 0xDC00 <= low && low <= 0xDFFF {
+							n = 12 // a pair
+						}
+					}
+					exact = n == 12
+				}
 			}
 			i += n
 			plain = false
 		case c < ' ':
 			r.fail() // a control character
-			return nil, false
+			return nil, false, false
 		default:
 			ch, size := utf8.DecodeRune(d[i:])
 			if ch == utf8.RuneError && size == 1 {
-				plain = false // not UTF-8: it becomes U+FFFD
+				plain, exact = false, false // not UTF-8: it becomes U+FFFD
 			}
 			i += size
 		}
 	}
 	r.fail()
-	return nil, false
+	return nil, false, false
 }
 
 // escapeLen returns the length of the escape sequence s starts with, or 0

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/router/provider/anthropic"
@@ -682,8 +683,69 @@ func FuzzDecodeRequest(f *testing.F) {
 			if _, err := json.Marshal(req); err != nil {
 				t.Fatalf("the canonical request does not encode: %v", err)
 			}
+			for i, m := range req.Messages {
+				// Content kept as the client's JSON must still be what
+				// encoding/json makes of it: valid JSON, and UTF-8.
+				if len(m.Content) > 0 && (!json.Valid(m.Content) || !utf8.Valid(m.Content)) {
+					t.Fatalf("messages[%d].content %q is not valid JSON in UTF-8", i, m.Content)
+				}
+			}
 		}
 	})
+}
+
+// TestDecodeRequestKeepsTextsExact checks the texts DecodeRequest passes on
+// as the client's JSON strings, in every place one may be: they read as
+// encoding/json reads them, and those that other readers could read
+// otherwise (bytes that are not UTF-8, half a surrogate pair) are encoded
+// anew.
+func TestDecodeRequestKeepsTextsExact(t *testing.T) {
+	for _, text := range []string{
+		`""`, `"plain"`, `"a\u00e9\ud83d\ude00\/\n\u0041 <b>&amp; \u2028"`, "\"caf\u00e9 \u2029 \xe2\x80\xa8\"",
+		`"lone \ud800 high"`, `"lone \udc00 low"`, `"high then other \ud83d\u0041"`, `"pair at end \ud83d\ude00"`, `"\ud83d"`,
+		"\"bad \xff\xfe utf8 \xc3(\"", "\"\xed\xa0\x80\"",
+	} {
+		var want string
+		if err := json.Unmarshal([]byte(text), &want); err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		body := `{"model":"claude","max_tokens":10,"system":` + text + `,"messages":[` +
+			`{"role":"user","content":` + text + `},` +
+			`{"role":"assistant","content":[{"type":"text","text":` + text + `}]},` +
+			`{"role":"user","content":[{"type":"text","text":` + text + `}]},` +
+			`{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}},{"type":"tool_use","id":"t2","name":"f","input":{}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":` + text + `},` +
+			`{"type":"tool_result","tool_use_id":"t2","content":[{"type":"text","text":` + text + `}]}]}]}`
+		req, err := anthropic.DecodeRequest([]byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		enc, err := json.Marshal(req)
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		var again chat.Request
+		if err := json.Unmarshal(enc, &again); err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		for i, m := range again.Messages {
+			if m.Role == "assistant" && len(m.ToolCalls) > 0 {
+				continue
+			}
+			if want == "" && m.Role == "system" {
+				t.Errorf("%s: an empty system prompt became a message", text)
+			}
+			if got := m.Text(); got != want {
+				t.Errorf("%s: messages[%d] (%s) reads %q, want %q", text, i, m.Role, got, want)
+			}
+			if !utf8.Valid(req.Messages[i].Content) {
+				t.Errorf("%s: messages[%d].content %q is not UTF-8", text, i, req.Messages[i].Content)
+			}
+			if strings.Contains(text, `\ud8`) && !strings.Contains(text, `\ude00`) && strings.Contains(string(req.Messages[i].Content), `\ud8`) {
+				t.Errorf("%s: messages[%d].content %s keeps half a surrogate pair", text, i, req.Messages[i].Content)
+			}
+		}
+	}
 }
 
 // jsonSyntaxError is the error DecodeRequest gives for body, an object of

@@ -52,6 +52,7 @@ package openai
 //     prompt are refused.
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -193,10 +194,17 @@ type responsesWire struct {
 
 // DecodeResponsesRequest decodes and checks the body of POST /v1/responses.
 // Every error it returns is a *RequestError.
+//
+// The request's raw members (Tools, ToolChoice, Metadata) and the texts of
+// its input may share bytes with body, which must not change afterwards.
 func DecodeResponsesRequest(body []byte) (*ResponsesRequest, error) {
-	var w responsesWire
-	if err := unmarshal(body, &w, ""); err != nil {
-		return nil, err
+	w, items, ok := readResponsesBody(body)
+	if !ok {
+		// Not for the fast path, maybe not valid: encoding/json says.
+		items = nil
+		if err := unmarshal(body, &w, ""); err != nil {
+			return nil, err
+		}
 	}
 	if w.Model == "" {
 		return nil, badParam("model", "model is required: name a model group (GET /v1/models lists them)")
@@ -240,7 +248,7 @@ func DecodeResponsesRequest(body []byte) (*ResponsesRequest, error) {
 	if r.tools, r.names, r.dropped, err = decodeTools(w.Tools); err != nil {
 		return nil, err
 	}
-	if r.items, err = decodeInput(w.Input, r.names); err != nil {
+	if r.items, err = decodeInput(w.Input, items, r.names); err != nil {
 		return nil, err
 	}
 	if !isNull(w.ToolChoice) {
@@ -430,6 +438,9 @@ type inputItem struct {
 // next assistant message.
 func assemble(items []inputItem) []chat.Message {
 	var out []chat.Message
+	if len(items) > 0 {
+		out = make([]chat.Message, 0, len(items)) // at most one message an item
+	}
 	var reasoning []string // waiting for an assistant message
 	assistant := -1        // index in out of the assistant message calls join
 	takeReasoning := func(m *chat.Message) {
@@ -487,21 +498,33 @@ type wireItem struct {
 	Summary   json.RawMessage `json:"summary"`
 }
 
-// decodeInput reads input: absent, a string, or an array of items. names
-// gives the function names of the tools calls name.
-func decodeInput(raw json.RawMessage, names *toolNames) ([]inputItem, error) {
+// decodeInput reads input: absent, a string, or an array of items. read
+// holds the items when readResponsesBody read them already (nil when it
+// did not). names gives the function names of the tools calls name.
+func decodeInput(raw json.RawMessage, read []wireItem, names *toolNames) ([]inputItem, error) {
 	raw = trimSpace(raw)
 	switch {
 	case isNull(raw):
 		return nil, nil
 	case raw[0] == '"':
-		var s string
-		if err := unmarshal(raw, &s, "input"); err != nil {
+		content, err := stringContent(raw, "input")
+		if err != nil {
 			return nil, err
 		}
-		return []inputItem{{kind: itemMessage, msg: chat.Message{Role: "user", Content: chat.TextContent(s)}}}, nil
+		return []inputItem{{kind: itemMessage, msg: chat.Message{Role: "user", Content: content}}}, nil
 	case raw[0] != '[':
 		return nil, badParam("input", "input must be a string or an array of input items")
+	}
+	if read != nil {
+		items := make([]inputItem, 0, len(read))
+		for i, w := range read {
+			it, err := translateItem(w, i, names)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, it)
+		}
+		return items, nil
 	}
 	var raws []json.RawMessage
 	if err := unmarshal(raw, &raws, "input"); err != nil {
@@ -518,16 +541,22 @@ func decodeInput(raw json.RawMessage, names *toolNames) ([]inputItem, error) {
 	return items, nil
 }
 
-// decodeItem translates input item i.
+// decodeItem decodes and translates input item i.
 func decodeItem(raw json.RawMessage, i int, names *toolNames) (inputItem, error) {
-	param := fmt.Sprintf("input[%d]", i)
 	if !isObject(raw) {
+		param := fmt.Sprintf("input[%d]", i)
 		return inputItem{}, badParam(param, "%s must be an object", param)
 	}
 	var w wireItem
-	if err := unmarshal(raw, &w, param); err != nil {
+	if err := unmarshal(raw, &w, fmt.Sprintf("input[%d]", i)); err != nil {
 		return inputItem{}, err
 	}
+	return translateItem(w, i, names)
+}
+
+// translateItem translates input item i, as the wire has it.
+func translateItem(w wireItem, i int, names *toolNames) (inputItem, error) {
+	param := fmt.Sprintf("input[%d]", i)
 	it := inputItem{index: i, wireType: w.Type}
 	switch w.Type {
 	case "message", "":
@@ -595,11 +624,11 @@ func decodeMessage(w wireItem, param string) (chat.Message, error) {
 	case isNull(c):
 		return chat.Message{}, badParam(param+".content", "%s.content is required", param)
 	case c[0] == '"':
-		var s string
-		if err := unmarshal(c, &s, param+".content"); err != nil {
+		content, err := stringContent(c, param+".content")
+		if err != nil {
 			return chat.Message{}, err
 		}
-		return chat.Message{Role: w.Role, Content: chat.TextContent(s)}, nil
+		return chat.Message{Role: w.Role, Content: content}, nil
 	}
 	parts, refusal, err := decodeParts(c, param+".content", w.Role == "user")
 	if err != nil {
@@ -764,7 +793,7 @@ func partsContent(parts []chat.Part) (json.RawMessage, error) {
 	case len(parts) == 1 && parts[0].Type == "text":
 		return chat.TextContent(parts[0].Text), nil
 	}
-	return json.Marshal(parts)
+	return chat.MarshalParts(parts)
 }
 
 // decodeToolOutput translates a function_call_output's output: a string,
@@ -775,11 +804,7 @@ func decodeToolOutput(raw json.RawMessage, param string) (json.RawMessage, error
 	case isNull(raw):
 		return nil, badParam(param, "%s is required", param)
 	case raw[0] == '"':
-		var s string
-		if err := unmarshal(raw, &s, param); err != nil {
-			return nil, err
-		}
-		return chat.TextContent(s), nil
+		return stringContent(raw, param)
 	}
 	parts, refusal, err := decodeParts(raw, param, true)
 	if err != nil {
@@ -799,17 +824,15 @@ func decodeToolOutput(raw json.RawMessage, param string) (json.RawMessage, error
 // content when it has some (the reasoning itself), else its summaries.
 // Encrypted content is OpenAI's alone and is left out.
 func decodeReasoningText(summary, content json.RawMessage, param string) (string, error) {
-	type textPart struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
 	read := func(raw json.RawMessage, member, want string) ([]string, error) {
 		if isNull(raw) {
 			return nil, nil
 		}
-		var parts []textPart
-		if err := unmarshal(raw, &parts, param+"."+member); err != nil {
-			return nil, err
+		parts, ok := readTextParts(raw)
+		if !ok {
+			if err := unmarshal(raw, &parts, param+"."+member); err != nil {
+				return nil, err
+			}
 		}
 		var texts []string
 		for _, p := range parts {
@@ -831,6 +854,12 @@ func decodeReasoningText(summary, content json.RawMessage, param string) (string
 		return "", err
 	}
 	return strings.Join(texts, "\n\n"), nil
+}
+
+// textPart is an element of a reasoning item's summary or content.
+type textPart struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
 }
 
 // outputInputItem translates an output item of an earlier response, found
@@ -1326,7 +1355,7 @@ func jsonType(kind string) string {
 }
 
 func trimSpace(raw json.RawMessage) json.RawMessage {
-	return json.RawMessage(strings.TrimSpace(string(raw)))
+	return bytes.TrimSpace(raw) // a subslice: no copy of a long text
 }
 
 // isNull reports whether raw is absent or JSON null.
