@@ -223,3 +223,25 @@ func spendTotals(t *testing.T, gw *gateway) spend.Totals {
 }
 
 func near(a, b float64) bool { return a-b < 1e-12 && b-a < 1e-12 }
+
+// The request log keeps prompt and answer text only when
+// detour.request_log.prompts is on, streamed or not.
+func TestRequestLogKeepsTextOnlyWhenAsked(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		up := openaitest.New(t, openaitest.Reply{Text: "three word answer"})
+		gw := start(t, "model_list:\n"+deployment(up, "main", "gpt-4o")+
+			fmt.Sprintf("detour:\n  request_log: {path: %q, prompts: %t}\n", t.TempDir()+"/requests.db", keep))
+		ask(t, gw, params("main"), false)
+		ask(t, gw, params("main"), true)
+		recs, err := gw.gw.RequestLog().Recent(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			kept := strings.Contains(string(r.Prompt), "secret prompt text") && r.Answer == "three word answer"
+			if kept != keep || !keep && (len(r.Prompt) != 0 || r.Answer != "") {
+				t.Errorf("prompts %t, stream %t: prompt %q, answer %q", keep, r.Stream, r.Prompt, r.Answer)
+			}
+		}
+	}
+}

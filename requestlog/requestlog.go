@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -50,10 +49,15 @@ type Record struct {
 	Degraded  string    `json:"degraded,omitempty"`
 	CostUSD   *float64  `json:"cost_usd,omitempty"` // nil: unknown
 	Attempts  []Attempt `json:"attempts"`
-	Error     string    `json:"error,omitempty"`
+	// Error is why a stream broke after it started, or the failure a
+	// stale cached answer stood in for; each failed attempt holds its
+	// upstream's own error.
+	Error string `json:"error,omitempty"`
 	// Prompt is the request's messages, only when the log was opened to
 	// keep them.
 	Prompt json.RawMessage `json:"prompt,omitempty"`
+	// Answer is the answer's text, kept only with the prompt.
+	Answer string `json:"answer,omitempty"`
 }
 
 // Attempt is one upstream call of a request.
@@ -65,6 +69,9 @@ type Attempt struct {
 	Class      string `json:"class,omitempty"` // "" for the answering attempt
 	Status     int    `json:"status"`
 	MS         int64  `json:"ms"`
+	// Error is the upstream's error message for a failed attempt, as safe
+	// to show as a client's error answer (no key, no upstream URL).
+	Error string `json:"error,omitempty"`
 }
 
 var (
@@ -200,30 +207,10 @@ func (l *Log) Get(id string) (Record, error) {
 
 // Recent returns up to n traces, newest first.
 func (l *Log) Recent(n int) ([]Record, error) {
-	pending := l.pendingRecords()
-	seen := make(map[string]bool, len(pending))
-	var out []Record
-	for i := len(pending) - 1; i >= 0 && len(out) < n; i-- {
-		out = append(out, pending[i])
-		seen[pending[i].ID] = true
+	if n <= 0 {
+		return nil, nil
 	}
-	err := l.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketRecords).Cursor()
-		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
-			var r Record
-			if err := json.Unmarshal(v, &r); err != nil {
-				return err
-			}
-			if !seen[r.ID] { // committed while this read began
-				out = append(out, r)
-			}
-		}
-		return nil
-	})
-	// A record added after the pending snapshot may have been committed
-	// before the read: put it in its place.
-	slices.SortStableFunc(out, func(a, b Record) int { return b.Time.Compare(a.Time) })
-	return out, err
+	return l.Find(Filter{}, n)
 }
 
 // Close writes what is queued and closes the file.

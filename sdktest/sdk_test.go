@@ -63,8 +63,10 @@ func TestOfficialClients(t *testing.T) {
     litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: %s}
   - model_name: claude-via-openai
     litellm_params: {model: openai/gpt-4.1, api_base: %s}
+  - model_name: "claude-*"
+    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: %[1]s}
   - model_name: claude-via-openai-tools
-    litellm_params: {model: openai/gpt-4.1, api_base: %s}
+    litellm_params: {model: openai/gpt-4.1, api_base: %[5]s}
   - model_name: gpt
     litellm_params: {model: openai/gpt-4.1, api_base: %[4]s}
   - model_name: gpt-tools

@@ -36,6 +36,7 @@ type exchange struct {
 	tags   []string
 	cost   *float64
 	prompt []chat.Message
+	answer *chat.Response // kept in the request log only with LogPrompts
 }
 
 // chatCompletions serves POST /v1/chat/completions: decode, then the
@@ -115,6 +116,7 @@ func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, req *chat.Re
 		return
 	}
 	s.store(cu, tr, resp, body) // before the answer, so a repeat right after it can hit
+	ex.answer = resp
 	ex.status = d.answer(w, req, body, resp)
 }
 
@@ -156,7 +158,9 @@ func (s *Server) streamAnswer(w http.ResponseWriter, r *http.Request, rt *router
 			if cost, ok := costOf(tr.Answered.Price, usage); ok {
 				ex.cost = &cost // too late for a header: the log and the Requests page show it
 			}
-			s.store(cu, tr, whole.Response(), nil) // before the end, so a repeat right after it can hit
+			full := whole.Response()
+			s.store(cu, tr, full, nil) // before the end, so a repeat right after it can hit
+			ex.answer = full
 			out.done()
 			return
 		}

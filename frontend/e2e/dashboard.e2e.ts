@@ -7,7 +7,7 @@
 //   DETOUR_E2E_KEY_VALUE  the value to set it to from the Keys page
 //   DETOUR_E2E_OUT        where screenshots go
 //   DETOUR_E2E_MOCK_MODEL a model group answering without network
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -186,9 +186,57 @@ describe('dashboard', () => {
       await expect.poll(() => page.locator('body').textContent()).toContain(a.deployment);
     }
     await expect.poll(() => page.locator('body').textContent()).toContain(failover!.attempts[0]!.class!);
+    // The failed attempt shows the upstream's own error text.
+    await expect.poll(() => page.getByTestId('attempt-error').first().textContent()).toContain('The server is overloaded.');
     await shot('requests-900x600');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('.scrim').count()).toBe(0);
+  });
+
+  test('the request log filters, and exports what it shows', async () => {
+    type Log = { data: { id: string }[] };
+    const rows = page.getByTestId('request-row');
+    const shownIds = async () => (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).join(',');
+    const ids = (log: Log) => log.data.map((r) => r.id).join(',');
+
+    // An error class: the page shows what the API selects.
+    await page.getByTestId('filter-class').first().selectOption('server_error');
+    const failed = await api<Log>('/api/v1/requests?class=server_error');
+    expect(failed.data).toHaveLength(1);
+    await expect.poll(shownIds).toBe(ids(failed));
+
+    // Text in the upstream's error, any case, on top of the class.
+    await page.getByTestId('filter-q').first().fill('OVERLOADED');
+    await expect.poll(shownIds).toBe(ids(failed));
+    await page.getByTestId('filter-q').first().fill('no such error text');
+    await page.getByTestId('no-matches').first().waitFor();
+    await shot('requests-filtered-900x600');
+
+    // A status class, and a bad status the page does not send.
+    await page.getByTestId('filter-clear').first().click();
+    await page.getByTestId('filter-status').first().fill('2xx');
+    await expect.poll(shownIds).toBe(ids(await api<Log>('/api/v1/requests?status=2xx')));
+    await page.getByTestId('filter-status').first().fill('6xx');
+    expect(await page.getByTestId('filter-status').first().getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByTestId('export-csv').count()).toBe(0);
+
+    // The exports download the filtered set.
+    await page.getByTestId('filter-status').first().fill('');
+    await page.getByTestId('filter-cache').first().selectOption('HIT');
+    const hits = await api<Log>('/api/v1/requests?cache=HIT');
+    expect(hits.data).toHaveLength(1);
+    await expect.poll(shownIds).toBe(ids(hits));
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').first().click()]);
+    expect(csvDownload.suggestedFilename()).toMatch(/^detour-requests-.*\.csv$/);
+    const csv = readFileSync((await csvDownload.path())!, 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^id,time,/);
+    expect(csv.slice(1).map((l) => l.split(',')[0])).toEqual(hits.data.map((r) => r.id));
+    const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').first().click()]);
+    expect(jsonDownload.suggestedFilename()).toMatch(/^detour-requests-.*\.json$/);
+    expect(ids(JSON.parse(readFileSync((await jsonDownload.path())!, 'utf8')) as Log)).toBe(ids(hits));
+
+    await page.getByTestId('filter-clear').first().click();
+    await expect.poll(shownIds).toBe(ids(await api<Log>('/api/v1/requests')));
   });
 
   test('a key set on the Keys page is stored and never shown', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, createApi, errorFromResponse, pollStats, type FetchFn } from './api';
+import { ApiError, createApi, errorFromResponse, pollStats, requestsPath, type FetchFn } from './api';
 import type { Stats } from './types';
 
 interface Call {
@@ -51,11 +51,40 @@ describe('errorFromResponse', () => {
   });
 });
 
+describe('requestsPath', () => {
+  it.each<[string, Parameters<typeof requestsPath>[0], Parameters<typeof requestsPath>[1], string]>([
+    ['nothing', {}, {}, '/api/v1/requests'],
+    ['a limit', {}, { limit: 100 }, '/api/v1/requests?limit=100'],
+    ['empty values are left out', { group: '', q: '' }, { limit: 5 }, '/api/v1/requests?limit=5'],
+    [
+      'every parameter, in a fixed order',
+      { q: 'overloaded', until: '2025-01-31T10:00:00.000Z', since: '2025-01-31T09:00:00.000Z', cache: 'HIT', class: 'server_error', status: '5xx', deployment: 'main#0', group: 'main' },
+      { limit: 10 },
+      '/api/v1/requests?group=main&deployment=main%230&status=5xx&class=server_error&cache=HIT&since=2025-01-31T09%3A00%3A00.000Z&until=2025-01-31T10%3A00%3A00.000Z&q=overloaded&limit=10',
+    ],
+    ['text is encoded', { q: 'rate limit & "quota"' }, {}, '/api/v1/requests?q=rate+limit+%26+%22quota%22'],
+    ['a CSV download', { group: 'main' }, { format: 'csv' }, '/api/v1/requests?group=main&format=csv'],
+    ['a JSON download', {}, { format: 'json' }, '/api/v1/requests?format=json'],
+  ])('%s', (_n, params, opts, want) => {
+    expect(requestsPath(params, opts)).toBe(want);
+  });
+
+  it('export URLs carry the filter and no limit', () => {
+    expect(createApi(() => Promise.reject(new Error('no call'))).requestsExportUrl({ status: '429' }, 'csv')).toBe('/api/v1/requests?status=429&format=csv');
+  });
+});
+
 describe('createApi', () => {
   it('GETs with relative absolute paths and no body', async () => {
     const f = fakeFetch(json({ data: [] }));
-    await createApi(f.fn).requests(50);
+    await createApi(f.fn).requests({}, 50);
     expect(f.calls).toEqual([{ url: '/api/v1/requests?limit=50', method: 'GET', headers: { Accept: 'application/json' }, body: undefined }]);
+  });
+
+  it('asks for the filtered request log', async () => {
+    const f = fakeFetch(json({ data: [] }));
+    await createApi(f.fn).requests({ group: 'main', status: '5xx' }, 100);
+    expect(f.calls[0]?.url).toBe('/api/v1/requests?group=main&status=5xx&limit=100');
   });
 
   it.each<[string, (a: ReturnType<typeof createApi>) => Promise<unknown>, string, string, string]>([

@@ -10,10 +10,12 @@ import type {
   ConfigState,
   Deployments,
   ErrorBody,
+  ExportFormat,
   KeyState,
   KeyTest,
   LocalKeyList,
   NewLocalKey,
+  RequestParams,
   RequestRecord,
   Settings,
   SettingsBody,
@@ -83,6 +85,24 @@ function normalizeRecord(r: RequestRecord): RequestRecord {
 
 const seg = encodeURIComponent;
 
+const REQUEST_PARAMS: readonly (keyof RequestParams)[] = ['group', 'deployment', 'status', 'class', 'cache', 'since', 'until', 'q'];
+
+/**
+ * The path of GET /api/v1/requests for params: parameters in a fixed
+ * order, empty ones left out; format asks for a download of every match.
+ */
+export function requestsPath(params: RequestParams, opts: { limit?: number; format?: ExportFormat } = {}): string {
+  const q = new URLSearchParams();
+  for (const k of REQUEST_PARAMS) {
+    const v = params[k];
+    if (v) q.set(k, v);
+  }
+  if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+  if (opts.format) q.set('format', opts.format);
+  const s = q.toString();
+  return s ? `/api/v1/requests?${s}` : '/api/v1/requests';
+}
+
 export function createApi(fetchFn: FetchFn) {
   async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const init: RequestInit = { method, headers: { Accept: 'application/json' }, signal: signal ?? null };
@@ -130,10 +150,14 @@ export function createApi(fetchFn: FetchFn) {
       };
     },
 
-    async requests(limit = 100): Promise<RequestRecord[]> {
-      const r = await call<{ data: RequestRecord[] | null }>('GET', `/api/v1/requests?limit=${limit}`);
+    /** The latest limit requests that match params, newest first. */
+    async requests(params: RequestParams = {}, limit = 100): Promise<RequestRecord[]> {
+      const r = await call<{ data: RequestRecord[] | null }>('GET', requestsPath(params, { limit }));
       return arr(r.data).map(normalizeRecord);
     },
+
+    /** Where a link downloads every request that matches params. */
+    requestsExportUrl: (params: RequestParams, format: ExportFormat) => requestsPath(params, { format }),
 
     async request(id: string): Promise<RequestRecord> {
       return normalizeRecord(await call<RequestRecord>('GET', `/api/v1/requests/${seg(id)}`));

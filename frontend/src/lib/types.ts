@@ -105,10 +105,14 @@ export interface Attempt {
   class?: string;
   status: number;
   ms: number;
+  /** The upstream's error message for a failed attempt (keys redacted). */
+  error?: string;
 }
 
 export interface RequestRecord {
   id: string;
+  /** chat, embeddings, messages or responses. */
+  api?: string;
   time: string;
   group: string;
   stream: boolean;
@@ -122,8 +126,37 @@ export interface RequestRecord {
   /** Absent when the price is unknown. */
   cost_usd?: number;
   attempts: Attempt[];
+  /** Why a stream broke after it started, or the failure a stale answer stood in for. */
   error?: string;
+  /** The messages, only when detour.request_log.prompts is on. */
+  prompt?: unknown;
+  /** The answer's text, only when detour.request_log.prompts is on. */
+  answer?: string;
 }
+
+/**
+ * The filter of GET /api/v1/requests; every field is optional and a
+ * record must match all that are set.
+ */
+export interface RequestParams {
+  /** The model group asked for, or one tried as a fallback. */
+  group?: string;
+  /** A deployment tried. */
+  deployment?: string;
+  /** An HTTP status (429) or a class of them (5xx). */
+  status?: string;
+  /** An attempt's error class. */
+  class?: string;
+  /** HIT, MISS, BYPASS, STALE or none. */
+  cache?: string;
+  /** RFC 3339; since inclusive, until exclusive. */
+  since?: string;
+  until?: string;
+  /** Text in the request's or an attempt's error, any case. */
+  q?: string;
+}
+
+export type ExportFormat = 'csv' | 'json';
 
 // ---- /api/v1/keys
 
