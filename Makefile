@@ -12,9 +12,12 @@ LDFLAGS := -X main.version=$(VERSION)
 # The desktop window (Wails on WebKitGTK 4.1):
 DESKTOP_DEPS := /usr/include/gtk-3.0/gtk/gtk.h:libgtk-3-dev \
 	/usr/include/webkitgtk-4.1/webkit2/webkit2.h:libwebkit2gtk-4.1-dev pkg-config:pkg-config
-# The tests: the real keychain, the browser, the window under Xvfb.
+# The tests: the real keychain, the browser, the window under Xvfb, and
+# promtool (Debian's prometheus package), which checks a real scrape of
+# /metrics in `make unit` (TestMetricsAfterScriptedSequence; under CI=true
+# a missing promtool fails it).
 TEST_DEPS := dbus-run-session:dbus gnome-keyring-daemon:gnome-keyring chromium:chromium \
-	Xvfb:xvfb import:imagemagick xdotool:xdotool xwininfo:x11-utils curl:curl $(DESKTOP_DEPS)
+	Xvfb:xvfb import:imagemagick xdotool:xdotool xwininfo:x11-utils curl:curl promtool:prometheus $(DESKTOP_DEPS)
 
 .PHONY: all build desktop frontend run serve install test lint unit frontend-test e2e sdk-test sdk-deps keyring-test desktop-test bench fuzz \
 	deps desktop-deps node-deps clean
@@ -68,7 +71,7 @@ unit:
 e2e: frontend
 	DETOUR_E2E=1 $(GO) test -count=1 -run TestDashboardInBrowser .
 
-## sdk-test: the official clients (@anthropic-ai/sdk, openai, the AI SDK) against a running Detour
+## sdk-test: the official clients (@anthropic-ai/sdk, openai, the AI SDK, Claude Code) against a running Detour
 sdk-test: sdk-deps
 	DETOUR_SDK=1 $(GO) test -count=1 -run TestOfficialClients ./sdktest/
 
@@ -119,7 +122,11 @@ define apt_install
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
+		case " $$missing " in *" prometheus "*) \
+			echo "prometheus was installed for promtool only: its server is disabled"; \
+			command -v systemctl >/dev/null 2>&1 && $$sudo systemctl disable --now prometheus >/dev/null 2>&1 || true;; \
+		esac; \
 	fi
 endef
 

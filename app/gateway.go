@@ -203,6 +203,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		sopts.Budgets = budgets{g}
 		sopts.Spend = func() spend.Totals { return g.ledger.Totals(g.opts.Clock.Now()) }
 	}
+	g.withMetrics(&sopts)
 	g.api = server.New(sopts)
 	return g, nil
 }

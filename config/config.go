@@ -360,6 +360,12 @@ type Detour struct {
 	// Server is detour.server: who may use the gateway, and how much one
 	// client may take.
 	Server Server
+	// Metrics is detour.metrics: serve Prometheus metrics at GET
+	// /metrics, behind the same door as /v1 (local auth applies when it
+	// is on); default true, as they cost nothing until scraped. LiteLLM's
+	// litellm_settings.callbacks (or success_callback, failure_callback)
+	// naming "prometheus" turns them on too; detour.metrics: false wins.
+	Metrics bool
 }
 
 // Defaults of detour.server.

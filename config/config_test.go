@@ -140,7 +140,7 @@ func TestParseExample(t *testing.T) {
 	}
 	withMaster := defaultServer
 	withMaster.Auth, withMaster.MasterKey = true, MasterKey{Literal: "sk-whatever"}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, MaxCooldownWait: DefaultMaxCooldownWait, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: withMaster}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 33554432, MaxCooldownWait: DefaultMaxCooldownWait, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: withMaster, Metrics: true}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	if cfg.Path != "" {
@@ -167,7 +167,7 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Router, want) {
 		t.Errorf("Router = %+v, want %+v", cfg.Router, want)
 	}
-	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, MaxCooldownWait: 3 * time.Second, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: defaultServer}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: "127.0.0.1:4000", MaxBodyBytes: 32 << 20, MaxCooldownWait: 3 * time.Second, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: defaultServer, Metrics: true}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v, want %+v", cfg.Detour, want)
 	}
 	d := cfg.Models[0]
@@ -724,7 +724,7 @@ func TestDefaultYAML(t *testing.T) {
 		cfg.Router.MaxFallbacks != DefaultMaxFallbacks || cfg.Router.RoutingStrategy != DefaultRoutingStrategy {
 		t.Errorf("DefaultYAML router settings differ from the defaults: %+v", cfg.Router)
 	}
-	if want := (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, MaxCooldownWait: DefaultMaxCooldownWait, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: defaultServer}); !reflect.DeepEqual(cfg.Detour, want) {
+	if want := (Detour{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes, MaxCooldownWait: DefaultMaxCooldownWait, Cache: defaultCache, Offline: defaultOffline, RequestLog: RequestLog{Enabled: true, Keep: 1000}, Server: defaultServer, Metrics: true}); !reflect.DeepEqual(cfg.Detour, want) {
 		t.Errorf("Detour = %+v", cfg.Detour)
 	}
 }

@@ -53,6 +53,9 @@ type parser struct {
 	// merges counts mappings brought in by "<<" merge keys, bounded by
 	// maxMerges.
 	merges int
+	// prometheus is the "prometheus" of a litellm_settings callback
+	// list, nil when none names it.
+	prometheus *yaml.Node
 }
 
 // field reads the value of one known key. It is not called for null values,
@@ -133,6 +136,9 @@ func (p *parser) parse(data []byte) *Config {
 		Models: p.modelList(sections["model_list"], root),
 		Router: p.routerSettings(sections["router_settings"], sections["litellm_settings"]),
 		Detour: p.detour(sections["detour"]),
+	}
+	if p.prometheus != nil && !cfg.Detour.Metrics {
+		p.warnf(p.prometheus, "litellm_settings.callbacks", "the prometheus callback is not used: detour.metrics: false turns GET /metrics off")
 	}
 	cfg.Detour.Server.MasterKey = p.generalSettings(sections["general_settings"])
 	if cfg.Detour.Server.MasterKey.Set() {
@@ -930,6 +936,9 @@ func (p *parser) routerSettings(routerNode, litellmNode *yaml.Node) RouterSettin
 
 	lf := p.fallbackFields(&l)
 	lf["request_timeout"] = p.optSeconds(&l.timeout, false)
+	for _, k := range []string{"callbacks", "success_callback", "failure_callback"} {
+		lf[k] = p.callbacks
+	}
 	p.section(litellmNode, "litellm_settings", lf)
 
 	pick := func(a, b *int, def int) int {
@@ -973,6 +982,28 @@ func (p *parser) routerSettings(routerNode, litellmNode *yaml.Node) RouterSettin
 		rs.DefaultFallbacks = l.defaults
 	}
 	return rs
+}
+
+// callbacks reads one of LiteLLM's callback lists (a name or a list of
+// names): "prometheus" turns on Detour's own metrics (detour.metrics);
+// LiteLLM's other integrations are ignored, with a warning.
+func (p *parser) callbacks(v *yaml.Node, key string) {
+	r := resolve(v)
+	names := []*yaml.Node{r}
+	if r.Kind == yaml.SequenceNode {
+		names = r.Content
+	}
+	others := len(names) == 0
+	for _, n := range names {
+		if s, ok := scalarText(n); ok && strings.TrimSpace(s) == "prometheus" {
+			p.prometheus = n
+		} else {
+			others = true
+		}
+	}
+	if others {
+		p.warnf(v, key, "ignored: of LiteLLM's callbacks Detour has only prometheus (its metrics at GET /metrics)")
+	}
 }
 
 // strategy reads routing_strategy.
@@ -1098,7 +1129,7 @@ func (p *parser) detour(n *yaml.Node) Detour {
 			Enabled: true, TTL: DefaultCacheTTL, StaleTTL: DefaultCacheStaleTTL, MaxBytes: DefaultCacheMaxBytes,
 			Mode: CacheDeterministic},
 		Offline:    Offline{Enabled: true, ProbeInterval: DefaultProbeInterval},
-		RequestLog: RequestLog{Enabled: true, Keep: 1000}}
+		RequestLog: RequestLog{Enabled: true, Keep: 1000}, Metrics: true}
 	p.section(n, "detour", map[string]field{
 		"listen": func(v *yaml.Node, key string) {
 			s, ok := p.text(v, key)
@@ -1133,6 +1164,11 @@ func (p *parser) detour(n *yaml.Node) Detour {
 		"responses_path": func(v *yaml.Node, key string) { d.ResponsesPath, _ = p.name(v, key) },
 		"server":         func(v *yaml.Node, key string) { p.server(v, key, &d.Server) },
 		"budgets":        func(v *yaml.Node, key string) { d.Budgets = p.budgets(v, key) },
+		"metrics": func(v *yaml.Node, key string) {
+			if b, ok := p.boolean(v, key); ok {
+				d.Metrics = b
+			}
+		},
 		"request_log": func(v *yaml.Node, key string) {
 			rl := &d.RequestLog
 			p.section(v, key, map[string]field{

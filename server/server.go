@@ -77,6 +77,10 @@ type Options struct {
 	// is answered (the request log's record, prompt or not), for metrics,
 	// alerts and traces. It must not block.
 	Observe func(requestlog.Record)
+	// Metrics serves GET /metrics (Prometheus' format) behind the same
+	// door as /v1: Host and Origin checks, and the local key when local
+	// auth is on. Nil means /metrics is not served.
+	Metrics http.Handler
 	// Stats keeps the dashboard's live numbers for /api/v1/stats. Nil
 	// means none are kept and the endpoint is not served.
 	Stats *stats.Recorder
@@ -172,6 +176,9 @@ func New(o Options) *Server {
 		s.mux.HandleFunc(prefix+"/models/{model...}", s.method(http.MethodGet, s.model))
 	}
 	s.mux.HandleFunc("/health", s.method(http.MethodGet, s.health))
+	if o.Metrics != nil {
+		s.mux.HandleFunc("/metrics", s.method(http.MethodGet, o.Metrics.ServeHTTP))
+	}
 	s.mux.HandleFunc("/api/v1/config", s.method(http.MethodGet, s.configState))
 	if o.Keys != nil {
 		s.mux.HandleFunc("GET /api/v1/keys", s.listKeys)
@@ -222,7 +229,8 @@ func New(o Options) *Server {
 // the gateway answers to; then, for the management API and the
 // dashboard, a connection from this machine and no other web page; for
 // the model API, an allowed web page if any, a JSON body, the local key
-// when local auth is on, and room under the limits.
+// when local auth is on, and room under the limits; for /metrics, the
+// model API's web page and local key checks.
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	management := strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/ui/")
 	w := &response{ResponseWriter: rw, secrets: s.opts.Secrets, writeTimeout: s.opts.Limits.WriteTimeout, all: management}
@@ -241,6 +249,12 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case r.URL.Path == "/health" || r.URL.Path == "/":
+	case r.URL.Path == "/metrics":
+		// The model API's door, without its limits: a scrape must get
+		// through when the gateway is busiest.
+		if !s.guardModelAPI(w, r, d) {
+			return
+		}
 	default:
 		if r.ContentLength != 0 {
 			// From here: a body refused unread is not waited for longer.
