@@ -31,12 +31,19 @@ type Hosts struct {
 	now      func() time.Time
 
 	mu    sync.Mutex
-	down  map[string]time.Time // host → since when it is out of reach
-	cloud []string             // the hosts whose loss means offline
+	down  map[string]outage // by host
+	cloud []string          // the hosts whose loss means offline
+	next  int               // the number of the next outage
 
 	// OnChange, if set before the Hosts is used, is called after a host
 	// goes out of reach or comes back.
 	OnChange func()
+}
+
+// outage is one spell of a host out of reach.
+type outage struct {
+	since time.Time
+	n     int // which outage: the watch of an earlier one stops
 }
 
 // NewHosts returns a Hosts that checks a host out of reach every interval
@@ -52,7 +59,7 @@ func NewHosts(ctx context.Context, probe func(ctx context.Context, host string) 
 	if probe == nil {
 		probe = dial
 	}
-	return &Hosts{probe: probe, interval: interval, log: log, ctx: ctx, now: time.Now, down: map[string]time.Time{}}
+	return &Hosts{probe: probe, interval: interval, log: log, ctx: ctx, now: time.Now, down: map[string]outage{}}
 }
 
 // dial reports whether a TCP connection to host can be made.
@@ -119,12 +126,12 @@ func (h *Hosts) Offline() (bool, time.Time) {
 	}
 	var since time.Time
 	for _, host := range h.cloud {
-		t, down := h.down[host]
+		o, down := h.down[host]
 		if !down {
 			return false, time.Time{}
 		}
-		if t.After(since) {
-			since = t
+		if o.since.After(since) {
+			since = o.since
 		}
 	}
 	return true, since
@@ -138,8 +145,10 @@ func (h *Hosts) markDown(host string) {
 	}
 	h.mu.Lock()
 	_, already := h.down[host]
+	n := h.next
 	if !already {
-		h.down[host] = h.now()
+		h.down[host] = outage{since: h.now(), n: n}
+		h.next++
 	}
 	h.mu.Unlock()
 	if already {
@@ -147,7 +156,7 @@ func (h *Hosts) markDown(host string) {
 	}
 	h.log.Warn("upstream host out of reach: its deployments are skipped until it answers", "host", host, "probe_every", h.interval)
 	h.changed()
-	go h.watch(host)
+	go h.watch(host, n)
 }
 
 // markUp records that host answered.
@@ -156,19 +165,19 @@ func (h *Hosts) markUp(host string) {
 		return
 	}
 	h.mu.Lock()
-	since, down := h.down[host]
+	o, down := h.down[host]
 	delete(h.down, host)
 	h.mu.Unlock()
 	if down {
-		h.log.Info("upstream host reachable again", "host", host, "out_for", h.now().Sub(since).Round(time.Second))
+		h.log.Info("upstream host reachable again", "host", host, "out_for", h.now().Sub(o.since).Round(time.Second))
 		h.changed()
 	}
 }
 
-// watch probes host until it answers, a request reached it, or the
-// context ends. It runs on real time, not the router's clock: a fake
-// clock would make it spin.
-func (h *Hosts) watch(host string) {
+// watch probes host through outage n until it answers, a request
+// reached it (ending the outage), or the context ends. It runs on real
+// time, not the router's clock: a fake clock would make it spin.
+func (h *Hosts) watch(host string, n int) {
 	t := time.NewTicker(h.interval)
 	defer t.Stop()
 	for {
@@ -177,8 +186,11 @@ func (h *Hosts) watch(host string) {
 			return
 		case <-t.C:
 		}
-		if h.Reachable(host) {
-			return // a request got through first
+		h.mu.Lock()
+		o, down := h.down[host]
+		h.mu.Unlock()
+		if !down || o.n != n {
+			return // a request got through first; a later outage has its own watch
 		}
 		ctx, cancel := context.WithTimeout(h.ctx, h.interval)
 		back := h.probe(ctx, host)
