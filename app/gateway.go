@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/detour-gateway/detour/alerts"
 	"github.com/detour-gateway/detour/autostart"
 	"github.com/detour-gateway/detour/cache"
 	"github.com/detour-gateway/detour/chat"
@@ -119,6 +120,8 @@ type Gateway struct {
 	secrets *redact.Secrets
 	// local checks local keys while local auth is on; nil while it is off.
 	local atomic.Pointer[localauth.Checker]
+	// alerts evaluates the alert rules.
+	alerts *alerts.Engine
 }
 
 // New builds a Gateway from a loaded config.
@@ -204,6 +207,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		sopts.Spend = func() spend.Totals { return g.ledger.Totals(g.opts.Clock.Now()) }
 	}
 	g.withMetrics(&sopts)
+	g.withAlerts(bg, &sopts)
 	g.api = server.New(sopts)
 	return g, nil
 }

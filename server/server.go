@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/detour-gateway/detour/alerts"
 	"github.com/detour-gateway/detour/chat"
 	"github.com/detour-gateway/detour/redact"
 	"github.com/detour-gateway/detour/requestlog"
@@ -81,6 +82,9 @@ type Options struct {
 	// door as /v1: Host and Origin checks, and the local key when local
 	// auth is on. Nil means /metrics is not served.
 	Metrics http.Handler
+	// Alerts reports the alerts firing and their history for GET
+	// /api/v1/alerts. Nil means the endpoint is not served.
+	Alerts func() alerts.Snapshot
 	// Stats keeps the dashboard's live numbers for /api/v1/stats. Nil
 	// means none are kept and the endpoint is not served.
 	Stats *stats.Recorder
@@ -193,6 +197,9 @@ func New(o Options) *Server {
 	}
 	if o.Spend != nil {
 		s.mux.HandleFunc("/api/v1/spend", s.method(http.MethodGet, s.spend))
+	}
+	if o.Alerts != nil {
+		s.mux.HandleFunc("GET /api/v1/alerts", s.alerts)
 	}
 	if o.Stats != nil {
 		s.mux.HandleFunc("GET /api/v1/stats", s.stats)
