@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/detour-gateway/detour/jsonstring"
 )
 
 // Encoding the canonical types.
@@ -828,7 +830,7 @@ func (s *compactor) string() bool {
 			s.pos = i + 1
 			return true
 		case c == '\\':
-			n := escapeLen(d[i:])
+			n := jsonstring.EscapeLen(d[i:])
 			if n == 0 {
 				return false
 			}
@@ -852,25 +854,4 @@ func (s *compactor) string() bool {
 		}
 	}
 	return false
-}
-
-// escapeLen returns the length of the escape sequence s starts with, or 0
-// when it is none JSON has.
-func escapeLen(s []byte) int {
-	if len(s) < 2 {
-		return 0
-	}
-	switch s[1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		return 2
-	case 'u':
-		if len(s) >= 6 && isHex(s[2]) && isHex(s[3]) && isHex(s[4]) && isHex(s[5]) {
-			return 6
-		}
-	}
-	return 0
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

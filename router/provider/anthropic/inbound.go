@@ -8,11 +8,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/jsonstring"
 )
 
 // This file reads the Messages API as a client's dialect: Claude Code and
@@ -1560,7 +1560,7 @@ func (r *jsonReader) field(names []string) string {
 	}
 	r.pos++
 	if !plain {
-		name = []byte(unquote(name))
+		name = []byte(jsonstring.Unquote(name))
 	}
 	return matchField(name, names)
 }
@@ -1692,7 +1692,7 @@ func (r *jsonReader) str() string {
 	if plain {
 		return string(body)
 	}
-	return unquote(body)
+	return jsonstring.Unquote(body)
 }
 
 // jsonStr reads the string that comes next and returns it undecoded.
@@ -1725,7 +1725,7 @@ func (s jsonString) String() string {
 	if s.plain {
 		return string(body)
 	}
-	return unquote(body)
+	return jsonstring.Unquote(body)
 }
 
 // empty reports whether the string is "" (or absent): every escape and
@@ -1772,15 +1772,15 @@ func (r *jsonReader) stringBody() (body []byte, plain, exact bool) {
 			r.pos = i + 1
 			return d[start:i], plain, exact
 		case c == '\\':
-			n := escapeLen(d[i:])
+			n := jsonstring.EscapeLen(d[i:])
 			if n == 0 {
 				r.fail()
 				return nil, false, false
 			}
 			if n == 6 && exact {
-				if ch := hex4(d[i+2:]); utf16.IsSurrogate(ch) {
-					if ch < 0xDC00 && escapeLen(d[i+6:]) == 6 && d[i+7] == 'u' {
-						if low := hex4(d[i+8:]); 0xDC00 <= low && low <= 0xDFFF {
+				if ch := jsonstring.Hex4(d[i+2:]); utf16.IsSurrogate(ch) {
+					if ch < 0xDC00 && jsonstring.EscapeLen(d[i+6:]) == 6 && d[i+7] == 'u' {
+						if low := jsonstring.Hex4(d[i+8:]); 0xDC00 <= low && low <= 0xDFFF {
 							n = 12 // a pair
 						}
 					}
@@ -1802,108 +1802,4 @@ func (r *jsonReader) stringBody() (body []byte, plain, exact bool) {
 	}
 	r.fail()
 	return nil, false, false
-}
-
-// escapeLen returns the length of the escape sequence s starts with, or 0
-// when it is none JSON has.
-func escapeLen(s []byte) int {
-	if len(s) < 2 {
-		return 0
-	}
-	switch s[1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		return 2
-	case 'u':
-		if len(s) >= 6 && isHex(s[2]) && isHex(s[3]) && isHex(s[4]) && isHex(s[5]) {
-			return 6
-		}
-	}
-	return 0
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// unquote decodes the body of a JSON string that stringBody read, as
-// encoding/json does: a byte that is not UTF-8, and a \u escape of half a
-// surrogate pair without the other half, become U+FFFD.
-func unquote(s []byte) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		switch c := s[i]; {
-		case c == '\\':
-			i = unescape(&b, s, i)
-		case c < utf8.RuneSelf:
-			j := i + 1
-			for j < len(s) && s[j] != '\\' && s[j] < utf8.RuneSelf {
-				j++
-			}
-			b.Write(s[i:j])
-			i = j
-		default:
-			ch, size := utf8.DecodeRune(s[i:])
-			if ch == utf8.RuneError && size == 1 {
-				b.WriteRune(utf8.RuneError)
-			} else {
-				b.Write(s[i : i+size])
-			}
-			i += size
-		}
-	}
-	return b.String()
-}
-
-// unescape writes what the escape sequence at s[i] stands for, and returns
-// the index after it.
-func unescape(b *strings.Builder, s []byte, i int) int {
-	switch c := s[i+1]; c {
-	case 'b':
-		b.WriteByte('\b')
-	case 'f':
-		b.WriteByte('\f')
-	case 'n':
-		b.WriteByte('\n')
-	case 'r':
-		b.WriteByte('\r')
-	case 't':
-		b.WriteByte('\t')
-	case 'u':
-		ch := hex4(s[i+2:])
-		i += 6
-		if utf16.IsSurrogate(ch) {
-			ch2 := rune(-1)
-			if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-				ch2 = hex4(s[i+2:])
-			}
-			if pair := utf16.DecodeRune(ch, ch2); pair != unicode.ReplacementChar {
-				b.WriteRune(pair)
-				return i + 6
-			}
-			ch = unicode.ReplacementChar
-		}
-		b.WriteRune(ch)
-		return i
-	default: // '"', '\\' and '/' stand for themselves
-		b.WriteByte(c)
-	}
-	return i + 2
-}
-
-// hex4 reads the four hexadecimal digits s starts with.
-func hex4(s []byte) rune {
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/detour-gateway/detour/chat"
+	"github.com/detour-gateway/detour/jsonstring"
 )
 
 // Reading a Responses request body in one pass.
@@ -221,7 +222,7 @@ func (r *fastReader) readString(dst *string) {
 		if plain {
 			*dst = string(body)
 		} else {
-			*dst = unquote(body)
+			*dst = jsonstring.Unquote(body)
 		}
 	case 'n':
 		r.skip()
@@ -536,7 +537,7 @@ func (r *fastReader) stringBody() (body []byte, plain bool) {
 			r.pos = i + 1
 			return d[start:i], plain
 		case c == '\\':
-			n := escapeLen(d[i:])
+			n := jsonstring.EscapeLen(d[i:])
 			if n == 0 {
 				r.fail()
 				return nil, false
@@ -558,110 +559,6 @@ func (r *fastReader) stringBody() (body []byte, plain bool) {
 	return nil, false
 }
 
-// escapeLen returns the length of the escape sequence s starts with, or 0
-// when it is none JSON has.
-func escapeLen(s []byte) int {
-	if len(s) < 2 {
-		return 0
-	}
-	switch s[1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		return 2
-	case 'u':
-		if len(s) >= 6 && isHex(s[2]) && isHex(s[3]) && isHex(s[4]) && isHex(s[5]) {
-			return 6
-		}
-	}
-	return 0
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// hex4 reads the four hexadecimal digits s starts with.
-func hex4(s []byte) rune {
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
-// unquote decodes the body of a JSON string that stringBody read, as
-// encoding/json does: a byte that is not UTF-8, and a \u escape of half a
-// surrogate pair without the other half, become U+FFFD.
-func unquote(s []byte) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		switch c := s[i]; {
-		case c == '\\':
-			i = unescape(&b, s, i)
-		case c < utf8.RuneSelf:
-			j := i + 1
-			for j < len(s) && s[j] != '\\' && s[j] < utf8.RuneSelf {
-				j++
-			}
-			b.Write(s[i:j])
-			i = j
-		default:
-			ch, size := utf8.DecodeRune(s[i:])
-			if ch == utf8.RuneError && size == 1 {
-				b.WriteRune(utf8.RuneError)
-			} else {
-				b.Write(s[i : i+size])
-			}
-			i += size
-		}
-	}
-	return b.String()
-}
-
-// unescape writes what the escape sequence at s[i] stands for, and returns
-// the index after it.
-func unescape(b *strings.Builder, s []byte, i int) int {
-	switch c := s[i+1]; c {
-	case 'b':
-		b.WriteByte('\b')
-	case 'f':
-		b.WriteByte('\f')
-	case 'n':
-		b.WriteByte('\n')
-	case 'r':
-		b.WriteByte('\r')
-	case 't':
-		b.WriteByte('\t')
-	case 'u':
-		ch := hex4(s[i+2:])
-		i += 6
-		if utf16.IsSurrogate(ch) {
-			ch2 := rune(-1)
-			if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-				ch2 = hex4(s[i+2:])
-			}
-			if pair := utf16.DecodeRune(ch, ch2); pair != utf8.RuneError {
-				b.WriteRune(pair)
-				return i + 6
-			}
-			ch = utf8.RuneError
-		}
-		b.WriteRune(ch)
-		return i
-	default: // '"', '\\' and '/' stand for themselves
-		b.WriteByte(c)
-	}
-	return i + 2
-}
-
 // exactString reports whether raw, a valid JSON string, means the same to
 // every JSON reader as to encoding/json: it is UTF-8 throughout and has no
 // \u escape of half a surrogate pair without the other half (encoding/json
@@ -678,15 +575,15 @@ func exactString(raw []byte) bool {
 			return true
 		}
 		i += j
-		if escapeLen(raw[i:]) != 6 {
+		if jsonstring.EscapeLen(raw[i:]) != 6 {
 			i += 2 // one of \" \\ \/ \b \f \n \r \t, raw being valid
 			continue
 		}
-		if ch := hex4(raw[i+2:]); utf16.IsSurrogate(ch) {
-			if ch >= 0xDC00 || escapeLen(raw[i+6:]) != 6 || raw[i+7] != 'u' {
+		if ch := jsonstring.Hex4(raw[i+2:]); utf16.IsSurrogate(ch) {
+			if ch >= 0xDC00 || jsonstring.EscapeLen(raw[i+6:]) != 6 || raw[i+7] != 'u' {
 				return false
 			}
-			if low := hex4(raw[i+8:]); low < 0xDC00 || low > 0xDFFF {
+			if low := jsonstring.Hex4(raw[i+8:]); low < 0xDC00 || low > 0xDFFF {
 				return false
 			}
 			i += 6
