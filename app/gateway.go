@@ -495,13 +495,7 @@ func (g *Gateway) newProvider(d config.Deployment) (provider.Provider, error) {
 		return g.chaos.Wrap(d.ID, mock.New(mock.Options{Model: d.UpstreamModel, Response: d.Mock.Response, Latency: d.Mock.Latency,
 			Status: d.Mock.Status, FailRate: d.Mock.FailRate, Clock: g.opts.Clock, Rand: g.opts.Rand})), nil
 	}
-	base := d.APIBase
-	if base == "" && spec.EnvBase != "" {
-		base = g.opts.Getenv(spec.EnvBase)
-	}
-	if base == "" {
-		base = spec.BaseURL
-	}
+	base := baseURL(d, spec, g.opts.Getenv)
 	if base == "" {
 		return nil, fmt.Errorf("no api_base for %s: set it in the config or in $%s", d.Provider, spec.EnvBase)
 	}

@@ -111,14 +111,7 @@ func deploymentHost(d config.Deployment, getenv func(string) string) (host strin
 	if !ok || spec.Wire == provider.WireMock {
 		return "", false
 	}
-	base := d.APIBase
-	if base == "" && spec.EnvBase != "" {
-		base = getenv(spec.EnvBase)
-	}
-	if base == "" {
-		base = spec.BaseURL
-	}
-	u, err := url.Parse(base)
+	u, err := url.Parse(baseURL(d, spec, getenv))
 	if err != nil || u.Host == "" {
 		return "", false
 	}
@@ -131,6 +124,20 @@ func deploymentHost(d config.Deployment, getenv func(string) string) (host strin
 		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	return host, spec.Wire != provider.WireOllama && !spec.KeyOptional
+}
+
+// baseURL is where deployment d of provider spec sends its requests:
+// api_base, else the provider's environment variable, else its default;
+// "" when none is known.
+func baseURL(d config.Deployment, spec provider.Spec, getenv func(string) string) string {
+	base := d.APIBase
+	if base == "" && spec.EnvBase != "" {
+		base = getenv(spec.EnvBase)
+	}
+	if base == "" {
+		base = spec.BaseURL
+	}
+	return base
 }
 
 // cloudHosts lists the host:port of every cloud deployment of cfg.
