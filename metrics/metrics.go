@@ -208,8 +208,6 @@ func (m *Metrics) Observe(r requestlog.Record) {
 	if n := len(r.Attempts); n > 0 {
 		deployment = r.Attempts[n-1].Deployment
 	}
-	m.requests.WithLabelValues(r.API, group, deployment, statusClass(r.Status), errorClass(r)).Inc()
-
 	var upstream int64
 	for i, a := range r.Attempts {
 		upstream += a.MS
@@ -251,6 +249,9 @@ func (m *Metrics) Observe(r requestlog.Record) {
 	if result, ok := cacheResultLabels[r.Cache]; ok {
 		m.cacheResults.WithLabelValues(group, result).Inc()
 	}
+	// Counted last: a scrape that sees the request counted sees every
+	// other figure of it too.
+	m.requests.WithLabelValues(r.API, group, deployment, statusClass(r.Status), errorClass(r)).Inc()
 }
 
 // cacheResultLabels are the result labels of Record.Cache's values (the
